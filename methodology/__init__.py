@@ -1,0 +1,1 @@
+"""Methodology definitions as data, the accounting equations and the document generators."""

@@ -1,0 +1,3 @@
+"""The MRV application: configuration, store, ingest, pipeline, API, pages and CLI."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,65 @@
+"""One settings object, read from ``MRV_``-prefixed environment variables.
+
+Only ``mrv_service`` reads the environment (STYLE.md section 1); everything else is handed
+the values it needs.
+
+| variable | meaning | default |
+|---|---|---|
+| ``MRV_DATA_DIR`` | working data directory | ``./data`` |
+| ``MRV_DATABASE_URL`` | SQLAlchemy URL of the store | ``sqlite:///<MRV_DATA_DIR>/mrv.sqlite`` |
+| ``MRV_STAC_URL`` | STAC API URL or path of a local ``catalog.json`` | the sample county's catalog |
+| ``MRV_DASK_SCHEDULER`` | address of a Dask scheduler | none: local threads |
+| ``MRV_OUTPUT_DIR`` | where results and documents are written | ``./out`` |
+| ``MRV_SAMPLE_DIR`` | where ``mrv demo`` keeps the bundled sample county | ``<MRV_DATA_DIR>/sample/lishu`` |
+| ``MRV_ID_SALT`` | salt for hashing farmers' national ids | a fixed development salt |
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+PREFIX = "MRV_"
+DEV_ID_SALT = "mrv-development-salt-change-me"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Runtime settings of the service; build one with :func:`load_settings`."""
+
+    data_dir: Path
+    """Working data directory (SQLite file, sample county)."""
+    database_url: str
+    """SQLAlchemy database URL (SQLite file by default, ``postgresql+psycopg://`` at scale)."""
+    stac_url: str | None
+    """STAC API URL or local ``catalog.json``; ``None`` means the sample county's catalog."""
+    dask_scheduler: str | None
+    """Dask scheduler address; ``None`` runs on local threads."""
+    output_dir: Path
+    """Where results and documents are written."""
+    sample_dir: Path
+    """Where the bundled sample county lives."""
+    id_salt: str
+    """Salt for hashing national ids (set a secret one in production)."""
+
+    def replace(self, **changes) -> Settings:
+        """A copy with some fields changed (tests use this)."""
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    """Read settings from ``env`` (default: ``os.environ``), then apply ``overrides``."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get(PREFIX + "DATA_DIR", "data")).absolute()
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=env.get(PREFIX + "DATABASE_URL") or f"sqlite:///{data_dir / 'mrv.sqlite'}",
+        stac_url=env.get(PREFIX + "STAC_URL") or None,
+        dask_scheduler=env.get(PREFIX + "DASK_SCHEDULER") or None,
+        output_dir=Path(env.get(PREFIX + "OUTPUT_DIR", "out")).absolute(),
+        sample_dir=Path(env.get(PREFIX + "SAMPLE_DIR") or data_dir / "sample" / "lishu").absolute(),
+        id_salt=env.get(PREFIX + "ID_SALT", DEV_ID_SALT),
+    )
+    return settings.replace(**overrides) if overrides else settings
