@@ -1,0 +1,13 @@
+"""Ingest of user uploads with validation: plots, activity logs, soil samples.
+
+Every function validates the whole file first, writes all-or-nothing, is idempotent (same bytes
+-> "already ingested"; same rows -> natural-key upsert, nothing changed) and returns an
+:class:`UploadReport`; a rejected file raises :class:`IngestError` carrying its report.
+"""
+
+from mrv_service.ingest.logs import ingest_logs
+from mrv_service.ingest.plots import ingest_plots
+from mrv_service.ingest.report import IngestError, Issue, UploadReport
+from mrv_service.ingest.soil import ingest_soil
+
+__all__ = ["IngestError", "Issue", "UploadReport", "ingest_logs", "ingest_plots", "ingest_soil"]

@@ -1,0 +1,463 @@
+"""Ingest farm activity logs (CSV or XLSX, Chinese or English headers) into the store.
+
+Each row is one field operation (DATA_FORMATS.md section 2). Headers are mapped to canonical
+fields and their bracketed units converted (:mod:`mrv_service.ingest.schema`); every row is
+validated (known plot, parseable date, known activity and method, numbers numeric and plausible);
+any error rejects the whole file. Accepted rows are upserted on a natural key
+``(plot, date|activity|discriminator)``, so the same rows in another file change nothing.
+
+Attributes stored per activity (canonical units):
+
+=============  ===========================================================================
+activity       attributes
+=============  ===========================================================================
+sowing         crop
+harvest        crop, yield [t ha-1], residue_fraction [1]
+tillage        method (plough, rotary, reduced, no_till, subsoiling)
+residue        method (removed, burned, retained, mulched), residue_fraction [1]
+fertiliser     product, product_rate [kg ha-1], n_content [%], n_rate [kg N ha-1]
+manure         manure_type, manure_rate [t ha-1 fresh], manure_c [%], manure_n [%]
+irrigation     irrigation [mm]
+cover_crop     cover_crop (species)
+fuel           diesel [L per plot]
+=============  ===========================================================================
+
+``diesel`` [L per plot] and ``notes`` are accepted on any row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from mrv_service.ingest.report import (
+    ALREADY_INGESTED,
+    UploadReport,
+    file_sha256,
+    finish_upload,
+    previous_upload,
+    record_upload,
+)
+from mrv_service.ingest.schema import (
+    ACTIVITIES,
+    CROPS,
+    LOG_FIELDS,
+    MANURE_TYPES,
+    PRODUCTS,
+    RESIDUE_METHODS,
+    TILLAGE_METHODS,
+    CellError,
+    TableError,
+    is_blank,
+    map_headers,
+    normalise_token,
+    number_cell,
+    parse_date,
+    read_table,
+    vocabulary_hint,
+)
+from mrv_service.store.models import ActivityRecord, Plot
+from mrv_service.store.projects import get_project
+
+__all__ = ["ingest_logs", "RELEVANT_FIELDS", "UREA_N_CONTENT_PCT", "natural_key"]
+
+log = logging.getLogger(__name__)
+
+UREA_N_CONTENT_PCT = 46.0
+"""N content of urea [%] used when a urea row gives no N content: total N >= 46.0 % for
+agricultural urea (GB/T 2440-2017, Urea, Table 1)."""
+
+RELEVANT_FIELDS: dict[str, tuple[str, ...]] = {
+    "sowing": (),
+    "harvest": ("yield", "residue_fraction"),
+    "tillage": (),
+    "residue": ("residue_fraction",),
+    "fertiliser": ("product", "product_rate", "n_content", "n_rate"),
+    "manure": ("manure_type", "manure_rate", "manure_c", "manure_n"),
+    "irrigation": ("irrigation",),
+    "cover_crop": ("cover_crop",),
+    "fuel": (),
+}
+"""Attribute fields kept per activity (``diesel`` and ``notes`` are kept on every row)."""
+_ALWAYS = ("diesel", "notes")
+_METHODS = {"tillage": TILLAGE_METHODS, "residue": RESIDUE_METHODS}
+
+
+def natural_key(
+    date: dt.date, activity: str, crop: str | None, method: str | None, attrs: dict[str, Any]
+) -> str:
+    """``date|activity|discriminator`` identifying an operation on a plot.
+
+    The discriminator separates operations of one type on one day that are genuinely distinct:
+    the tillage method (subsoiling and rotary on the same day), the fertiliser product, the
+    manure type, the crop of a sowing or harvest, the cover-crop species.
+    """
+    disc = {
+        "tillage": method,
+        "fertiliser": attrs.get("product"),
+        "manure": attrs.get("manure_type"),
+        "sowing": crop,
+        "harvest": crop,
+        "cover_crop": attrs.get("cover_crop"),
+    }.get(activity)
+    return f"{date.isoformat()}|{activity}|{disc or ''}"
+
+
+def ingest_logs(
+    session: Session,
+    project_name: str,
+    path: str | Path,
+    *,
+    uploaded_by: str = "cli",
+    id_salt: str | None = None,
+) -> UploadReport:
+    """Validate an activity-log file and upsert its records.
+
+    Parameters
+    ----------
+    session : Session
+        Committed by the function (accepted upload, or the rejected ``Upload`` row).
+    project_name : str
+        Existing project whose plots the rows refer to.
+    path : path
+        CSV (UTF-8) or XLSX, headers in Chinese or English (DATA_FORMATS.md section 2).
+    uploaded_by : str
+        Who uploaded it.
+    id_salt : str, optional
+        Unused (logs hold no national ids); accepted so all ingest functions share a signature.
+
+    Returns
+    -------
+    UploadReport
+
+    Raises
+    ------
+    IngestError
+        When any row has an error (nothing written; the upload is recorded as rejected).
+    """
+    del id_salt
+    path = Path(path)
+    project = get_project(session, project_name)
+    report = UploadReport(kind="logs", file=path.name, project=project.name, uploaded_by=uploaded_by)
+    report.sha256 = file_sha256(path)
+    prev = previous_upload(session, project, "logs", report.sha256)
+    if prev is not None:
+        report.status = ALREADY_INGESTED
+        report.previous_upload_id = prev.id
+        return report
+    try:
+        headers, rows, notes, labels = read_table(path)
+    except TableError as exc:
+        report.error(None, None, str(exc))
+        finish_upload(session, project, report)
+    for note in notes:
+        report.warning(None, None, note)
+    report.rows_total = len(rows)
+    columns = map_headers(headers, LOG_FIELDS, report)
+    if report.has_errors:
+        finish_upload(session, project, report)
+
+    plots = {
+        r.external_id: (r.id, r.area_ha)
+        for r in session.execute(
+            select(Plot.external_id, Plot.id, Plot.area_ha).where(Plot.project_id == project.id)
+        )
+    }
+    years = set(project.baseline_years or []) | set(project.project_years or [])
+    today = dt.date.today()
+    activity_hint = vocabulary_hint(ACTIVITIES)
+    parsed: list[dict[str, Any]] = []
+    seen: dict[tuple[int, str], tuple[int, dict[str, Any]]] = {}
+
+    for row_no, values in rows:
+
+        def cell(name: str, values: list[Any] = values) -> Any:
+            c = columns.get(name)
+            return values[c.index] if c is not None and c.index < len(values) else None
+
+        def err(name: str, message: str, fix: str, row_no: int = row_no) -> None:
+            report.error(
+                row_no,
+                columns[name].header if name in columns else name,
+                message,
+                fix,
+                row_label=labels.get(row_no),
+            )
+
+        def warn(name: str, message: str, fix: str = "", row_no: int = row_no) -> None:
+            report.warning(
+                row_no,
+                columns[name].header if name in columns else name,
+                message,
+                fix,
+                row_label=labels.get(row_no),
+            )
+
+        n_errors = len(report.issues)
+        raw_plot = cell("plot_id")
+        plot_id = (
+            None
+            if is_blank(raw_plot)
+            else str(
+                int(raw_plot) if isinstance(raw_plot, float) and raw_plot.is_integer() else raw_plot
+            ).strip()
+        )
+        plot = plots.get(plot_id) if plot_id is not None else None
+        if plot_id is None:
+            err("plot_id", "plot_id is empty", "enter the plot's id (地块编号) as in the plot file")
+        elif plot is None:
+            err(
+                "plot_id",
+                f"plot {plot_id!r} is not in project {project.name!r}",
+                "correct the plot id, or upload the plot first (mrv ingest plots)",
+            )
+        raw_date = cell("date")
+        date = None
+        try:
+            date = parse_date(raw_date)
+            if date is None:
+                err("date", "the date is empty", "enter the date of the operation as YYYY-MM-DD")
+            elif date > today:
+                err("date", f"{date.isoformat()} is in the future", "enter the date the operation took place")
+                date = None
+            elif years and date.year not in years:
+                warn(
+                    "date",
+                    f"{date.isoformat()} is outside the project's baseline and project years {sorted(years)}",
+                )
+        except (ValueError, TypeError):
+            err(
+                "date",
+                f"{raw_date!r} is not a date",
+                "write dates as YYYY-MM-DD, e.g. 2024-05-01 (or 2024年5月1日)",
+            )
+        raw_activity = cell("activity")
+        activity = ACTIVITIES.get(normalise_token(raw_activity)) if not is_blank(raw_activity) else None
+        if activity is None:
+            err(
+                "activity",
+                "the activity is empty" if is_blank(raw_activity) else f"unknown activity {raw_activity!r}",
+                f"use one of {activity_hint}",
+            )
+        raw_crop = cell("crop")
+        crop = None
+        if not is_blank(raw_crop):
+            crop = CROPS.get(normalise_token(raw_crop))
+            if crop is None:
+                err("crop", f"unknown crop {raw_crop!r}", f"use one of {vocabulary_hint(CROPS)}")
+
+        raw_method = cell("method")
+        method = None
+        if activity in _METHODS:
+            vocab = _METHODS[activity]
+            method = vocab.get(normalise_token(raw_method)) if not is_blank(raw_method) else None
+            if method is None:
+                err(
+                    "method",
+                    f"a {activity} row needs its method"
+                    if is_blank(raw_method)
+                    else f"unknown {activity} method {raw_method!r}",
+                    f"use one of {vocabulary_hint(vocab)}",
+                )
+        elif not is_blank(raw_method):
+            token = normalise_token(raw_method)
+            method = TILLAGE_METHODS.get(token) or RESIDUE_METHODS.get(token) or str(raw_method).strip()
+
+        attrs: dict[str, Any] = {}
+        bad: set[str] = set()
+        area = plot[1] if plot is not None else None
+        for name, c in columns.items():
+            spec = c.spec
+            if spec.kind != "number":
+                continue
+            raw = cell(name)
+            if is_blank(raw):
+                continue
+            if c.per_area and area is None:
+                continue  # unknown plot: already an error
+            try:
+                value = number_cell(c, raw, area_ha=area)
+            except CellError as exc:
+                err(name, exc.message, exc.fix)
+                bad.add(name)
+                continue
+            attrs[name] = value
+        for name, vocab in (("manure_type", MANURE_TYPES),):
+            raw = cell(name)
+            if not is_blank(raw):
+                code = vocab.get(normalise_token(raw))
+                if code is None:
+                    err(
+                        name,
+                        f"unknown {name.replace('_', ' ')} {raw!r}",
+                        f"use one of {vocabulary_hint(vocab)}",
+                    )
+                else:
+                    attrs[name] = code
+        for name in ("product", "cover_crop", "notes"):
+            raw = cell(name)
+            if not is_blank(raw):
+                text = str(raw).strip()
+                attrs[name] = PRODUCTS.get(normalise_token(text), text) if name == "product" else text
+
+        if activity is not None:
+            relevant = set(RELEVANT_FIELDS[activity]) | set(_ALWAYS)
+            for name in sorted(set(attrs) - relevant):
+                if attrs[name] not in (0, 0.0, ""):
+                    warn(name, f"{name} is not used for a {activity} row and was ignored")
+                del attrs[name]
+            _check_activity(activity, crop, attrs, bad, err, warn)
+
+        if len(report.issues) > n_errors and any(
+            i.severity == "error" and i.row == row_no for i in report.issues[n_errors:]
+        ):
+            continue
+        assert plot is not None and date is not None and activity is not None
+        key = natural_key(date, activity, crop, method, attrs)
+        record = {
+            "plot_id": plot[0],
+            "date": date,
+            "activity": activity,
+            "crop": crop,
+            "method": method,
+            "attributes": attrs,
+            "natural_key": key,
+            "source_row": row_no,
+        }
+        dup = seen.get((plot[0], key))
+        if dup is not None:
+            first_row, first = dup
+            same = (first["crop"], first["method"], first["attributes"]) == (crop, method, attrs)
+            if same:
+                warn(
+                    "date",
+                    f"repeats row {first_row} (same plot, date and activity); counted once",
+                    "delete the duplicate row",
+                )
+            else:
+                err(
+                    "date",
+                    f"conflicts with row {first_row}: same plot {plot_id}, date {date} and {activity} with other values",
+                    "merge the two rows into one, or correct the date or activity of one of them",
+                )
+            continue
+        seen[(plot[0], key)] = (row_no, record)
+        parsed.append(record)
+
+    if report.has_errors:
+        finish_upload(session, project, report)
+
+    upload = record_upload(session, project, report)
+    now = dt.datetime.now(dt.UTC)
+    existing = {
+        (r.plot_id, r.natural_key): r
+        for r in session.execute(
+            select(
+                ActivityRecord.id,
+                ActivityRecord.plot_id,
+                ActivityRecord.natural_key,
+                ActivityRecord.crop,
+                ActivityRecord.method,
+                ActivityRecord.attributes,
+            )
+            .join(Plot, ActivityRecord.plot_id == Plot.id)
+            .where(Plot.project_id == project.id)
+        )
+    }
+    new, changed = [], []
+    for rec in parsed:
+        old = existing.get((rec["plot_id"], rec["natural_key"]))
+        if old is None:
+            new.append({**rec, "upload_id": upload.id, "created_at": now, "updated_at": now})
+        elif (old.crop, old.method, old.attributes) != (rec["crop"], rec["method"], rec["attributes"]):
+            changed.append(
+                {
+                    "id": old.id,
+                    "crop": rec["crop"],
+                    "method": rec["method"],
+                    "attributes": rec["attributes"],
+                    "upload_id": upload.id,
+                    "source_row": rec["source_row"],
+                    "updated_at": now,
+                }
+            )
+        else:
+            report.unchanged += 1
+    if new:
+        session.execute(insert(ActivityRecord), new)
+    if changed:
+        session.execute(update(ActivityRecord), changed)
+    report.inserted, report.updated = len(new), len(changed)
+    log.info(
+        "logs %r: %d new, %d updated, %d unchanged",
+        path.name,
+        report.inserted,
+        report.updated,
+        report.unchanged,
+    )
+    finish_upload(session, project, report, upload)
+    return report
+
+
+def _check_activity(activity: str, crop: str | None, attrs: dict[str, Any], bad: set[str], err, warn) -> None:
+    """Per-activity required fields and derived values (fills ``attrs['n_rate']`` when derivable).
+
+    Fields in ``bad`` already have an error in this row and are not reported again as missing.
+    """
+    if activity in ("sowing", "harvest") and crop is None:
+        warn("crop", f"a {activity} row without a crop", "enter the crop (作物), e.g. maize/玉米")
+    elif activity == "fertiliser":
+        rate, content = attrs.get("product_rate"), attrs.get("n_content")
+        if content is None and rate is not None and attrs.get("product") == "urea":
+            content = attrs["n_content"] = UREA_N_CONTENT_PCT
+            warn("n_content", f"no N content for urea; {UREA_N_CONTENT_PCT:g} % assumed (GB/T 2440-2017)")
+        derived = rate * content / 100.0 if rate is not None and content is not None else None
+        if bad & {"n_rate", "product_rate", "n_content"}:
+            pass
+        elif attrs.get("n_rate") is None:
+            if derived is None:
+                err(
+                    "n_rate",
+                    "a fertiliser row needs the N rate, or the product rate with its N content",
+                    "fill in 施氮量/n_rate, or 施用量/product_rate and 含氮量/n_content",
+                )
+            elif derived > LOG_FIELDS["n_rate"].high:
+                err(
+                    "product_rate",
+                    f"product rate x N content = {derived:.6g} kg N/ha, above the plausible "
+                    f"{LOG_FIELDS['n_rate'].high:g} kg N/ha",
+                    "check the product rate, the N content and their units",
+                )
+            else:
+                attrs["n_rate"] = float(f"{derived:.9g}")
+        elif derived is not None and abs(derived - attrs["n_rate"]) > 0.1 * max(attrs["n_rate"], 1.0):
+            warn(
+                "n_rate",
+                f"N rate {attrs['n_rate']:.6g} kg N/ha differs from product rate x N content = {derived:.6g} kg N/ha; "
+                "the N rate was kept",
+                "check the three values",
+            )
+    elif activity == "manure":
+        if attrs.get("manure_rate") is None and "manure_rate" not in bad:
+            err(
+                "manure_rate",
+                "a manure row needs the manure rate",
+                "fill in 有机肥用量/manure_rate (fresh mass)",
+            )
+        if attrs.get("manure_type") is None:
+            warn(
+                "manure_type",
+                "a manure row without the manure type",
+                f"use one of {vocabulary_hint(MANURE_TYPES)}",
+            )
+    elif activity == "irrigation" and attrs.get("irrigation") is None and "irrigation" not in bad:
+        err("irrigation", "an irrigation row needs the amount", "fill in 灌溉量/irrigation in mm or m3/mu")
+    elif activity == "fuel" and attrs.get("diesel") is None and "diesel" not in bad:
+        err("diesel", "a fuel row needs the diesel amount", "fill in 柴油/diesel in L (or L/mu, L/ha)")
+    elif activity == "cover_crop" and attrs.get("cover_crop") is None:
+        warn("cover_crop", "a cover_crop row without the species", "enter the species (覆盖作物)")

@@ -1,0 +1,394 @@
+"""Ingest a plot file (GeoJSON, GeoPackage, zipped Shapefile) into the store.
+
+Reading and writing happen here; the geometry checks are :func:`geodata.plots.check_plot_geometries`.
+One upload is one transaction: every feature is validated first, and any error rejects the whole
+file (nothing written, the upload recorded as rejected with its report). Writes are bulk
+``INSERT``/``UPDATE`` statements keyed on (project, plot_id), so the same plots uploaded again
+change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from geodata.errors import CRSError
+from geodata.plots import check_crs, check_plot_geometries
+from models.errors import MRVError
+from mrv_service.ingest.report import (
+    ALREADY_INGESTED,
+    UploadReport,
+    file_sha256,
+    finish_upload,
+    previous_upload,
+    record_upload,
+)
+from mrv_service.ingest.schema import PLOT_FIELDS, is_blank, map_headers
+from mrv_service.store.models import Farmer, Plot, PlotFlag
+from mrv_service.store.projects import get_project
+
+__all__ = ["ingest_plots", "read_plot_file", "hash_national_id", "PLOT_FILE_SUFFIXES"]
+
+log = logging.getLogger(__name__)
+
+PLOT_FILE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
+"""Accepted plot file types: GeoJSON, GeoPackage, zipped Shapefile (or a bare ``.shp``)."""
+WKT_DIGITS = 9
+"""Decimal places of stored WKT coordinates [degree] (1e-9 degree is about 0.1 mm)."""
+_NATIONAL_ID = re.compile(r"^\d{17}[\dX]$")
+
+
+class IngestSettingsError(MRVError, ValueError):
+    """An ingest was called without a setting it needs (e.g. the national-id salt)."""
+
+
+def hash_national_id(national_id: str, salt: str) -> str:
+    """Salted SHA-256 (hex) of a national id; the raw number is never stored.
+
+    The id is normalised first (spaces removed, upper-case ``X`` check digit), so the same
+    person hashes the same way whatever the spelling.
+    """
+    if not salt:
+        raise IngestSettingsError("an empty id_salt would store unsalted hashes; set MRV_ID_SALT")
+    norm = re.sub(r"\s+", "", str(national_id)).upper()
+    return hashlib.sha256(f"{salt}:{norm}".encode()).hexdigest()
+
+
+def read_plot_file(path: str | Path):
+    """Read a plot file into a GeoDataFrame (geopandas with the pyogrio engine).
+
+    A ``.zip`` is read through GDAL's ``/vsizip/`` (``zip://``). Returns the frame and a list
+    of warnings GDAL raised while reading.
+    """
+    import geopandas
+
+    path = Path(path)
+    target = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gdf = geopandas.read_file(target, engine="pyogrio")
+    return gdf, [str(w.message) for w in caught]
+
+
+def _as_id(value: Any) -> str | None:
+    """A plot/farmer id cell as text (integers stored as floats lose their ``.0``)."""
+    if is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, np.integer):
+        value = int(value)
+    return str(value).strip()
+
+
+def _as_text(value: Any) -> str | None:
+    return None if is_blank(value) else str(value).strip()
+
+
+def ingest_plots(
+    session: Session,
+    project_name: str,
+    path: str | Path,
+    *,
+    uploaded_by: str = "cli",
+    id_salt: str,
+) -> UploadReport:
+    """Validate a plot file and write its plots and farmers to the store.
+
+    Parameters
+    ----------
+    session : Session
+        The function commits it (accepted upload, or the rejected ``Upload`` row) itself.
+    project_name : str
+        Existing project.
+    path : path
+        GeoJSON, GeoPackage or zipped Shapefile (DATA_FORMATS.md section 1).
+    uploaded_by : str
+        Who uploaded it (user name; ``cli`` from the command line).
+    id_salt : str
+        Salt for hashing national ids (``Settings.id_salt``).
+
+    Returns
+    -------
+    UploadReport
+        ``status`` ``accepted`` or ``already_ingested``.
+
+    Raises
+    ------
+    IngestError
+        When any feature has an error; carries the report. Nothing but the rejected ``Upload``
+        row is written.
+    """
+    path = Path(path)
+    project = get_project(session, project_name)
+    report = UploadReport(kind="plots", file=path.name, project=project.name, uploaded_by=uploaded_by)
+    report.sha256 = file_sha256(path)
+    prev = previous_upload(session, project, "plots", report.sha256)
+    if prev is not None:
+        report.status = ALREADY_INGESTED
+        report.previous_upload_id = prev.id
+        return report
+
+    if path.suffix.lower() not in PLOT_FILE_SUFFIXES:
+        report.error(
+            None,
+            None,
+            f"unknown plot file type {path.suffix!r}",
+            "upload GeoJSON, GeoPackage or a zipped Shapefile",
+        )
+        finish_upload(session, project, report)
+    try:
+        gdf, notes = read_plot_file(path)
+    except Exception as exc:  # pyogrio/GDAL raise DataSourceError, OSError, ...
+        report.error(
+            None, None, f"cannot be read as a vector file ({exc})", "re-export it as GeoJSON or GeoPackage"
+        )
+        finish_upload(session, project, report)
+    for note in notes:
+        report.warning(None, None, f"GDAL: {note}")
+    report.rows_total = len(gdf)
+    if len(gdf) == 0:
+        report.error(None, None, "holds no features", "export the plot layer with its polygons")
+    try:
+        crs = check_crs(gdf.crs, path.name)
+    except CRSError as exc:
+        report.error(None, "crs", str(exc))
+        crs = None
+
+    attr_cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    columns = map_headers(attr_cols, PLOT_FIELDS, report, header_row=None)
+    if report.has_errors or crs is None:
+        finish_upload(session, project, report)
+
+    def col(name: str) -> list[Any]:
+        c = columns.get(name)
+        return list(gdf[c.header]) if c is not None else [None] * len(gdf)
+
+    plot_ids = [_as_id(v) for v in col("plot_id")]
+    farmer_ids = [_as_id(v) for v in col("farmer_id")]
+    farmer_names, villages = [_as_text(v) for v in col("farmer_name")], [_as_text(v) for v in col("village")]
+    national_ids = [_as_text(v) for v in col("national_id")]
+    counties = [_as_text(v) or project.county for v in col("county")]
+    cropping = [_as_text(v) for v in col("cropping_system")]
+
+    def label(i: int) -> str:
+        return f"feature {i + 1} (plot_id {plot_ids[i]})" if plot_ids[i] else f"feature {i + 1}"
+
+    def err(i: int, column: str, message: str, fix: str) -> None:
+        report.error(i + 1, column, message, fix, plot_id=plot_ids[i], row_label=label(i))
+
+    def warn(i: int, column: str, message: str, fix: str) -> None:
+        report.warning(i + 1, column, message, fix, plot_id=plot_ids[i], row_label=label(i))
+
+    # -- attributes -------------------------------------------------------------------------
+    stored = session.execute(
+        select(
+            Plot.id, Plot.external_id, Plot.farmer_id, Plot.geometry_wkt, Plot.county, Plot.cropping_system
+        ).where(Plot.project_id == project.id)
+    ).all()
+    stored_by_id = {r.external_id: r for r in stored}
+    stored_farmers = {
+        r.id: r
+        for r in session.execute(
+            select(Farmer.id, Farmer.external_id, Farmer.name, Farmer.village, Farmer.national_id_hash).where(
+                Farmer.project_id == project.id
+            )
+        ).all()
+    }
+    farmer_ext_by_pk = {pk: r.external_id for pk, r in stored_farmers.items()}
+
+    first_seen: dict[str, int] = {}
+    farmer_first: dict[str, int] = {}
+    pid_col = columns["plot_id"].header
+    fid_col = columns["farmer_id"].header
+    for i in range(len(gdf)):
+        pid, fid = plot_ids[i], farmer_ids[i]
+        if pid is None:
+            err(i, pid_col, "plot_id is empty", "give every plot a unique plot_id (地块编号)")
+        elif pid in first_seen:
+            err(
+                i,
+                pid_col,
+                f"plot_id {pid!r} already used by feature {first_seen[pid] + 1}",
+                "give each plot its own plot_id, or delete the duplicate feature",
+            )
+        else:
+            first_seen[pid] = i
+        if fid is None:
+            err(i, fid_col, "farmer_id is empty", "enter the operating household's farmer_id (农户编号)")
+        elif pid is not None and pid in stored_by_id:
+            owner_pk = stored_by_id[pid].farmer_id
+            owner = farmer_ext_by_pk.get(owner_pk) if owner_pk is not None else None
+            if owner is not None and owner != fid:
+                err(
+                    i,
+                    pid_col,
+                    f"plot_id {pid!r} is already stored for farmer {owner!r}, not {fid!r}",
+                    "use a new plot_id for a different plot; if the plot changed hands, correct the stored plot first",
+                )
+        if fid is not None:
+            j = farmer_first.setdefault(fid, i)
+            if j != i and (farmer_names[i], villages[i]) != (farmer_names[j], villages[j]):
+                warn(
+                    i,
+                    columns["farmer_name"].header if "farmer_name" in columns else fid_col,
+                    f"farmer {fid!r} has another name/village than in feature {j + 1}; the first is kept",
+                    "write the same farmer_name and village on every plot of a farmer",
+                )
+        if national_ids[i] is not None and not _NATIONAL_ID.match(
+            re.sub(r"\s+", "", national_ids[i]).upper()
+        ):
+            # never echo the number itself
+            warn(
+                i,
+                columns["national_id"].header,
+                "national_id is not an 18-character resident id (17 digits and a digit or X); it was hashed as written",
+                "check the number",
+            )
+
+    # -- geometry ---------------------------------------------------------------------------
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    existing = shapely.from_wkt([r.geometry_wkt for r in stored]) if stored else None
+    check = check_plot_geometries(
+        geoms,
+        crs,
+        plot_ids,
+        source=path.name,
+        existing_wgs84=existing,
+        existing_ids=[r.external_id for r in stored],
+    )
+    for issue in check.issues:
+        (err if issue.severity == "error" else warn)(issue.index, "geometry", issue.message, issue.fix)
+    report.issues.sort(key=lambda x: (x.row is not None, x.row or 0))
+
+    if report.has_errors:
+        finish_upload(session, project, report)
+
+    # -- writes -----------------------------------------------------------------------------
+    if national_ids and any(n is not None for n in national_ids) and not id_salt:
+        raise IngestSettingsError("the plot file holds national ids but id_salt is empty; set MRV_ID_SALT")
+    upload = record_upload(session, project, report)
+    now = dt.datetime.now(dt.UTC)
+
+    farmer_pk = {r.external_id: pk for pk, r in stored_farmers.items()}
+    stored_farmer_by_ext = {r.external_id: r for r in stored_farmers.values()}
+    new_farmers, changed_farmers = [], []
+    for fid, i in farmer_first.items():
+        h = hash_national_id(national_ids[i], id_salt) if national_ids[i] else None
+        values = {"name": farmer_names[i], "village": villages[i], "national_id_hash": h}
+        old = stored_farmer_by_ext.get(fid)
+        if old is None:
+            new_farmers.append({"project_id": project.id, "external_id": fid, "created_at": now, **values})
+        else:
+            # only fill in or change what the file gives; blanks keep the stored value
+            diff = {k: v for k, v in values.items() if v is not None and getattr(old, k) != v}
+            if diff:
+                changed_farmers.append({"id": old.id, **diff})
+    if new_farmers:
+        session.execute(insert(Farmer), new_farmers)
+        # one query for all ids (no IN list: 100,000 ids exceed SQLite's parameter limit)
+        farmer_pk = dict(
+            session.execute(
+                select(Farmer.external_id, Farmer.id).where(Farmer.project_id == project.id)
+            ).all()
+        )
+    if changed_farmers:
+        session.execute(update(Farmer), changed_farmers)
+
+    wkt = shapely.to_wkt(check.geometry, rounding_precision=WKT_DIGITS, trim=True)
+    new_rows, changed_rows, touched = [], [], []
+    for i in range(len(gdf)):
+        pid = plot_ids[i]
+        values = {
+            "farmer_id": farmer_pk[farmer_ids[i]],
+            "geometry_wkt": str(wkt[i]),
+            "area_ha": float(check.area_ha[i]),
+            "centroid_lon": float(check.centroid_lon[i]),
+            "centroid_lat": float(check.centroid_lat[i]),
+            "utm_epsg": int(check.utm_epsg[i]),
+            "county": counties[i],
+            "cropping_system": cropping[i],
+        }
+        old = stored_by_id.get(pid)
+        if old is None:
+            new_rows.append(
+                {
+                    "project_id": project.id,
+                    "external_id": pid,
+                    "upload_id": upload.id,
+                    "created_at": now,
+                    "updated_at": now,
+                    **values,
+                }
+            )
+            touched.append(pid)
+        elif (old.farmer_id, old.geometry_wkt, old.county, old.cropping_system) != (
+            values["farmer_id"],
+            values["geometry_wkt"],
+            values["county"],
+            values["cropping_system"],
+        ):
+            changed_rows.append({"id": old.id, "upload_id": upload.id, "updated_at": now, **values})
+            touched.append(pid)
+        else:
+            report.unchanged += 1
+    if new_rows:
+        session.execute(insert(Plot), new_rows)
+    if changed_rows:
+        session.execute(update(Plot), changed_rows)
+    report.inserted, report.updated = len(new_rows), len(changed_rows)
+
+    # ingest warnings become open flags on the plots written now (replacing older ingest flags)
+    touched_set = set(touched)
+    flagged = [i for i in report.warnings if i.plot_id in touched_set and i.row is not None]
+    if touched:
+        pk = (
+            dict(
+                session.execute(select(Plot.external_id, Plot.id).where(Plot.project_id == project.id)).all()
+            )
+            if flagged
+            else {}
+        )
+        changed_ids = [r["id"] for r in changed_rows]
+        for k in range(0, len(changed_ids), 5000):  # chunks stay below SQLite's parameter limit
+            session.execute(
+                delete(PlotFlag).where(
+                    PlotFlag.plot_id.in_(changed_ids[k : k + 5000]), PlotFlag.source == "ingest"
+                )
+            )
+        if flagged:
+            session.execute(
+                insert(PlotFlag),
+                [
+                    {
+                        "plot_id": pk[i.plot_id],
+                        "source": "ingest",
+                        "kind": f"plot_{i.column}",
+                        "severity": "warning",
+                        "status": "open",
+                        "message": str(i),
+                        "upload_id": upload.id,
+                        "created_at": now,
+                    }
+                    for i in flagged
+                ],
+            )
+    log.info(
+        "plots %r: %d new, %d updated, %d unchanged",
+        path.name,
+        report.inserted,
+        report.updated,
+        report.unchanged,
+    )
+    finish_upload(session, project, report, upload)
+    return report

@@ -1,0 +1,399 @@
+"""Ingest soil-sample lab results (CSV or XLSX) with derived SOC and SOC stock.
+
+DATA_FORMATS.md section 3. Where only soil organic matter (SOM) is given, SOC is derived with the
+conventional van Bemmelen factor (:data:`SOM_TO_SOC`); the layer's SOC stock follows
+:func:`soc_stock_t_ha`. Samples are upserted on (project, sample_id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from mrv_service.ingest.report import (
+    ALREADY_INGESTED,
+    UploadReport,
+    file_sha256,
+    finish_upload,
+    previous_upload,
+    record_upload,
+)
+from mrv_service.ingest.schema import (
+    SOIL_FIELDS,
+    SOIL_METHODS,
+    CellError,
+    TableError,
+    is_blank,
+    map_headers,
+    normalise_token,
+    number_cell,
+    parse_date,
+    read_table,
+)
+from mrv_service.store.models import Plot, SoilSample
+from mrv_service.store.projects import get_project
+
+__all__ = ["SOM_TO_SOC", "soc_from_som", "soc_stock_t_ha", "ingest_soil"]
+
+log = logging.getLogger(__name__)
+
+SOM_TO_SOC = 0.58
+"""SOC per unit SOM [1]: the van Bemmelen factor 1/1.724 = 0.58, the conventional conversion in
+NY/T 1121.6-2006 (土壤检测 第6部分: 土壤有机质的测定, SOM = SOC x 1.724) and in
+D. W. Nelson and L. E. Sommers, "Total carbon, organic carbon, and organic matter", in Methods
+of Soil Analysis Part 3, SSSA Book Series 5, 1996, pp. 961-1010, doi:10.2136/sssabookser5.3.c34."""
+
+
+def soc_from_som(som_g_kg: Any) -> Any:
+    """SOC from SOM: SOC [g/kg] = SOM [g/kg] x 0.58 (:data:`SOM_TO_SOC`).
+
+    Examples
+    --------
+    >>> round(soc_from_som(25.0), 3)  # 25 g/kg SOM
+    14.5
+    """
+    return som_g_kg * SOM_TO_SOC
+
+
+def soc_stock_t_ha(soc_g_kg: Any, bulk_density_g_cm3: Any, depth_cm: Any, coarse_fraction: Any = 0.0) -> Any:
+    """SOC stock of a soil layer [t C/ha].
+
+    Parameters
+    ----------
+    soc_g_kg : numeric
+        SOC content of the fine earth [g C kg-1].
+    bulk_density_g_cm3 : numeric
+        Bulk density [g cm-3].
+    depth_cm : numeric
+        Layer thickness [cm].
+    coarse_fraction : numeric
+        Volume fraction of coarse fragments (> 2 mm) [1].
+
+    Returns
+    -------
+    numeric
+        SOC stock [t C ha-1].
+
+    Notes
+    -----
+    stock = SOC x BD x depth x (1 - coarse) x 0.1 (DATA_FORMATS.md section 3): g/kg x g/cm3 x cm
+    gives 1e-3 g C per cm2, and 1e-3 g/cm2 = 1e-9 t / 1e-8 ha = 0.1 t C/ha.
+
+    Examples
+    --------
+    >>> soc_stock_t_ha(10.0, 1.3, 20.0)  # 1 % SOC, BD 1.3, 0-20 cm
+    26.0
+    """
+    return soc_g_kg * bulk_density_g_cm3 * depth_cm * (1.0 - coarse_fraction) * 0.1
+
+
+def _plot_for_points(lon: list[float], lat: list[float], plot_geoms: np.ndarray) -> np.ndarray:
+    """Index of the plot containing each point (-1 when none), via an STRtree."""
+    out = np.full(len(lon), -1)
+    if len(plot_geoms) == 0 or len(lon) == 0:
+        return out
+    tree = shapely.STRtree(plot_geoms)
+    pts = shapely.points(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    p_idx, g_idx = tree.query(pts, predicate="within")
+    out[p_idx] = g_idx
+    return out
+
+
+def ingest_soil(
+    session: Session,
+    project_name: str,
+    path: str | Path,
+    *,
+    uploaded_by: str = "cli",
+    id_salt: str | None = None,
+) -> UploadReport:
+    """Validate a soil-sample file and upsert its samples with derived SOC and stock.
+
+    Parameters
+    ----------
+    session : Session
+        Committed by the function (accepted upload, or the rejected ``Upload`` row).
+    project_name : str
+        Existing project.
+    path : path
+        CSV or XLSX lab results (DATA_FORMATS.md section 3).
+    uploaded_by : str
+        Who uploaded it.
+    id_salt : str, optional
+        Unused; accepted so all ingest functions share a signature.
+
+    Returns
+    -------
+    UploadReport
+
+    Raises
+    ------
+    IngestError
+        When any row has an error (nothing written; the upload is recorded as rejected).
+    """
+    del id_salt
+    path = Path(path)
+    project = get_project(session, project_name)
+    report = UploadReport(kind="soil", file=path.name, project=project.name, uploaded_by=uploaded_by)
+    report.sha256 = file_sha256(path)
+    prev = previous_upload(session, project, "soil", report.sha256)
+    if prev is not None:
+        report.status = ALREADY_INGESTED
+        report.previous_upload_id = prev.id
+        return report
+    try:
+        headers, rows, notes, labels = read_table(path)
+    except TableError as exc:
+        report.error(None, None, str(exc))
+        finish_upload(session, project, report)
+    for note in notes:
+        report.warning(None, None, note)
+    report.rows_total = len(rows)
+    columns = map_headers(headers, SOIL_FIELDS, report)
+    if "soc" not in columns and "som" not in columns:
+        report.error(
+            None,
+            None,
+            "neither an SOC (有机碳) nor an SOM (有机质) column",
+            "add the lab's SOC or SOM column [g/kg]",
+        )
+    if "plot_id" not in columns and not ("lon" in columns and "lat" in columns):
+        report.error(
+            None,
+            None,
+            "neither plot_id (地块编号) nor lon/lat (经度/纬度) columns",
+            "add the plot id or the coordinates",
+        )
+    if report.has_errors:
+        finish_upload(session, project, report)
+
+    stored_plots = session.execute(
+        select(Plot.id, Plot.external_id, Plot.geometry_wkt).where(Plot.project_id == project.id)
+    ).all()
+    plot_pk = {r.external_id: r.id for r in stored_plots}
+    parsed: list[dict[str, Any]] = []
+    first_row: dict[str, int] = {}
+    point_rows: list[int] = []
+
+    for row_no, values in rows:
+
+        def cell(name: str, values: list[Any] = values) -> Any:
+            c = columns.get(name)
+            return values[c.index] if c is not None and c.index < len(values) else None
+
+        def err(name: str, message: str, fix: str, row_no: int = row_no) -> None:
+            report.error(
+                row_no,
+                columns[name].header if name in columns else name,
+                message,
+                fix,
+                row_label=labels.get(row_no),
+            )
+
+        def warn(name: str, message: str, fix: str = "", row_no: int = row_no) -> None:
+            report.warning(
+                row_no,
+                columns[name].header if name in columns else name,
+                message,
+                fix,
+                row_label=labels.get(row_no),
+            )
+
+        start = len(report.issues)
+        num: dict[str, float | None] = {}
+        for name, c in columns.items():
+            if c.spec.kind == "number":
+                try:
+                    num[name] = number_cell(c, cell(name))
+                except CellError as exc:
+                    err(name, exc.message, exc.fix)
+                    num[name] = None
+        raw_id = cell("sample_id")
+        sample_id = (
+            None
+            if is_blank(raw_id)
+            else str(int(raw_id) if isinstance(raw_id, float) and raw_id.is_integer() else raw_id).strip()
+        )
+        if sample_id is None:
+            err("sample_id", "sample_id is empty", "enter the lab's sample id (样品编号)")
+        elif sample_id in first_row:
+            err(
+                "sample_id",
+                f"sample_id {sample_id!r} already used in row {first_row[sample_id]}",
+                "give every sample its own id",
+            )
+        else:
+            first_row[sample_id] = row_no
+        raw_plot = cell("plot_id")
+        plot_ref = (
+            None
+            if is_blank(raw_plot)
+            else str(
+                int(raw_plot) if isinstance(raw_plot, float) and raw_plot.is_integer() else raw_plot
+            ).strip()
+        )
+        plot_id = None
+        lon, lat = num.get("lon"), num.get("lat")
+        if plot_ref is not None:
+            plot_id = plot_pk.get(plot_ref)
+            if plot_id is None:
+                err(
+                    "plot_id",
+                    f"plot {plot_ref!r} is not in project {project.name!r}",
+                    "correct the plot id, or upload the plot first",
+                )
+        elif lon is None or lat is None:
+            err(
+                "plot_id",
+                "neither a plot_id nor lon/lat",
+                "enter the plot id (地块编号) or the sampling point's 经度/纬度 (EPSG:4326)",
+            )
+        raw_date = cell("date")
+        try:
+            date = parse_date(raw_date)
+        except (ValueError, TypeError):
+            err("date", f"{raw_date!r} is not a date", "write dates as YYYY-MM-DD, e.g. 2023-10-08")
+            date = None
+        top, bottom = num.get("depth_top"), num.get("depth_bottom")
+        if top is None and "depth_top" in columns and is_blank(cell("depth_top")):
+            err("depth_top", "the top depth is empty", "enter the layer's top depth in cm (e.g. 0)")
+        if bottom is None and "depth_bottom" in columns and is_blank(cell("depth_bottom")):
+            err("depth_bottom", "the bottom depth is empty", "enter the layer's bottom depth in cm (e.g. 20)")
+        if top is not None and bottom is not None and bottom <= top:
+            err(
+                "depth_bottom",
+                f"bottom depth {bottom:g} cm is not below the top depth {top:g} cm",
+                "enter depths as distances from the surface, top < bottom (e.g. 0 and 20)",
+            )
+        soc_in, som = num.get("soc"), num.get("som")
+        soc = (
+            soc_in if soc_in is not None else (float(f"{soc_from_som(som):.9g}") if som is not None else None)
+        )
+        if soc is None:
+            soc_headers = {columns[n].header for n in ("soc", "som") if n in columns}
+            if not any(i.column in soc_headers for i in report.issues[start:]):
+                err(
+                    "soc" if "soc" in columns else "som",
+                    "neither SOC nor SOM is given",
+                    "enter the lab's SOC or SOM [g/kg]",
+                )
+        bd = num.get("bulk_density")
+        coarse = num.get("coarse_fraction") or 0.0
+        stock = None
+        if bd is None:
+            warn(
+                "bulk_density",
+                "no bulk density: the SOC stock cannot be computed",
+                "add the bulk density (容重) in g/cm3",
+            )
+        raw_method = cell("method")
+        method = (
+            None
+            if is_blank(raw_method)
+            else SOIL_METHODS.get(normalise_token(raw_method), str(raw_method).strip())
+        )
+        raw_lab = cell("lab")
+        if any(i.severity == "error" for i in report.issues[start:]):
+            continue
+        assert sample_id is not None and top is not None and bottom is not None and soc is not None
+        if bd is not None:
+            stock = float(f"{soc_stock_t_ha(soc, bd, bottom - top, coarse):.9g}")
+        if plot_id is None:
+            point_rows.append(len(parsed))
+        parsed.append(
+            {
+                "sample_id": sample_id,
+                "plot_id": plot_id,
+                "lon": lon,
+                "lat": lat,
+                "date": date,
+                "depth_top_cm": top,
+                "depth_bottom_cm": bottom,
+                "soc_measured_g_kg": soc_in,
+                "som_g_kg": som,
+                "bulk_density_g_cm3": bd,
+                "coarse_fraction": coarse,
+                "lab": None if is_blank(raw_lab) else str(raw_lab).strip(),
+                "method": method,
+                "soc_g_kg": soc,
+                "soc_stock_t_ha": stock,
+                "source_row": row_no,
+            }
+        )
+
+    if report.has_errors:
+        finish_upload(session, project, report)
+
+    if point_rows:  # samples given by coordinates: the plot that contains the point
+        geoms = shapely.from_wkt([r.geometry_wkt for r in stored_plots]) if stored_plots else np.array([])
+        hit = _plot_for_points(
+            [parsed[k]["lon"] for k in point_rows], [parsed[k]["lat"] for k in point_rows], geoms
+        )
+        for k, h in zip(point_rows, hit, strict=True):
+            if h >= 0:
+                parsed[k]["plot_id"] = stored_plots[h].id
+            else:
+                report.warning(
+                    parsed[k]["source_row"],
+                    columns["lon"].header,
+                    f"point ({parsed[k]['lon']:.6f}, {parsed[k]['lat']:.6f}) lies in no plot of the project; stored without a plot",
+                    "check the coordinates (longitude first, EPSG:4326)",
+                )
+
+    upload = record_upload(session, project, report)
+    now = dt.datetime.now(dt.UTC)
+    fields = [k for k in parsed[0] if k not in ("sample_id", "source_row")] if parsed else []
+    existing = {
+        r.sample_id: r
+        for r in session.execute(
+            select(SoilSample.id, SoilSample.sample_id, *[getattr(SoilSample, f) for f in fields]).where(
+                SoilSample.project_id == project.id
+            )
+        )
+    }
+    new, changed = [], []
+    for rec in parsed:
+        old = existing.get(rec["sample_id"])
+        if old is None:
+            new.append(
+                {
+                    **rec,
+                    "project_id": project.id,
+                    "upload_id": upload.id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        elif any(getattr(old, f) != rec[f] for f in fields):
+            changed.append(
+                {
+                    "id": old.id,
+                    **{f: rec[f] for f in fields},
+                    "upload_id": upload.id,
+                    "source_row": rec["source_row"],
+                    "updated_at": now,
+                }
+            )
+        else:
+            report.unchanged += 1
+    if new:
+        session.execute(insert(SoilSample), new)
+    if changed:
+        session.execute(update(SoilSample), changed)
+    report.inserted, report.updated = len(new), len(changed)
+    log.info(
+        "soil %r: %d new, %d updated, %d unchanged",
+        path.name,
+        report.inserted,
+        report.updated,
+        report.unchanged,
+    )
+    finish_upload(session, project, report, upload)
+    return report

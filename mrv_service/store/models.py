@@ -1,0 +1,243 @@
+"""The store's tables as SQLAlchemy 2 typed declarative models.
+
+The same models run on SQLite (the no-set-up default) and PostgreSQL: geometry is kept as WKT
+text in EPSG:4326 (lon/lat), so no PostGIS is needed; typed attributes of activity records are a
+JSON column. The schema is created and upgraded by the Alembic migrations in
+``mrv_service/store/migrations`` (:func:`mrv_service.store.db.init_db`), never by ``create_all``.
+
+Units are in the column names where a column holds a quantity (``area_ha``, ``soc_g_kg``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "Base",
+    "Organisation",
+    "Project",
+    "Farmer",
+    "Plot",
+    "PlotFlag",
+    "ActivityRecord",
+    "SoilSample",
+    "Upload",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable names for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Organisation(Base):
+    """A tenant: the aggregator or developer that owns projects."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    projects: Mapped[list[Project]] = relationship(back_populates="organisation")
+
+
+class Project(Base):
+    """A carbon project: one methodology, one region, one crediting period."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str | None] = mapped_column(String(200))
+    methodology_id: Mapped[str] = mapped_column(String(100))
+    province: Mapped[str | None] = mapped_column(String(100))
+    city: Mapped[str | None] = mapped_column(String(100))
+    county: Mapped[str | None] = mapped_column(String(100))
+    region: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The full region mapping of ``project.json`` (province, city, county, lon, lat)."""
+    crediting_start: Mapped[dt.date] = mapped_column(Date)
+    crediting_end: Mapped[dt.date] = mapped_column(Date)
+    baseline_years: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    project_years: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="projects")
+
+
+class Upload(Base):
+    """One uploaded file (plots, activity logs or soil samples) and its validation report."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_project_kind_sha256", "project_id", "kind", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    """``plots``, ``logs`` or ``soil``."""
+    file_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    status: Mapped[str] = mapped_column(String(20))
+    """``accepted`` or ``rejected``."""
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    rows_warned: Mapped[int] = mapped_column(Integer, default=0)
+    rows_inserted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Farmer(Base):
+    """A household operating plots. The national id is kept only as a salted SHA-256 hash."""
+
+    __tablename__ = "farmers"
+    __table_args__ = (UniqueConstraint("project_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(200))
+    village: Mapped[str | None] = mapped_column(String(200))
+    national_id_hash: Mapped[str | None] = mapped_column(String(64))
+    """hex SHA-256 of ``salt + national id``; never the raw number."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Plot(Base):
+    """A farmed plot: polygon in EPSG:4326 (WKT), area in its UTM zone [ha]."""
+
+    __tablename__ = "plots"
+    __table_args__ = (UniqueConstraint("project_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    farmer_id: Mapped[int | None] = mapped_column(ForeignKey("farmers.id", ondelete="SET NULL"), index=True)
+    geometry_wkt: Mapped[str] = mapped_column(Text)
+    """Polygon in EPSG:4326, x = longitude, y = latitude."""
+    area_ha: Mapped[float] = mapped_column(Float)
+    centroid_lon: Mapped[float] = mapped_column(Float)
+    centroid_lat: Mapped[float] = mapped_column(Float)
+    utm_epsg: Mapped[int] = mapped_column(Integer)
+    county: Mapped[str | None] = mapped_column(String(100))
+    cropping_system: Mapped[str | None] = mapped_column(String(100))
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class PlotFlag(Base):
+    """Something a reviewer should look at for a plot (ingest warnings now; verification later)."""
+
+    __tablename__ = "plot_flags"
+    __table_args__ = (Index("ix_plot_flags_plot_status", "plot_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plot_id: Mapped[int] = mapped_column(ForeignKey("plots.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(50))
+    """Who raised it: ``ingest``, later ``verification`` ..."""
+    kind: Mapped[str] = mapped_column(String(50))
+    severity: Mapped[str] = mapped_column(String(10), default="warning")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    """``open`` or ``resolved``."""
+    message: Mapped[str] = mapped_column(Text)
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ActivityRecord(Base):
+    """One field operation on one plot, in canonical units (DATA_FORMATS.md section 2).
+
+    ``attributes`` holds the canonical fields present for the activity, keyed by the canonical
+    name, in the canonical unit of :data:`mrv_service.ingest.schema.LOG_FIELDS` (e.g.
+    ``{"n_rate": 180.0}`` [kg N ha-1], ``{"yield": 9.5}`` [t ha-1], ``{"diesel": 12.0}`` [L]).
+    ``natural_key`` (``date|activity|discriminator``) makes re-uploads idempotent.
+    """
+
+    __tablename__ = "activity_records"
+    __table_args__ = (
+        UniqueConstraint("plot_id", "natural_key"),
+        Index("ix_activity_records_activity", "activity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plot_id: Mapped[int] = mapped_column(ForeignKey("plots.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    activity: Mapped[str] = mapped_column(String(30))
+    crop: Mapped[str | None] = mapped_column(String(30))
+    method: Mapped[str | None] = mapped_column(String(30))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    natural_key: Mapped[str] = mapped_column(String(300))
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id", ondelete="SET NULL"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SoilSample(Base):
+    """A lab result for one soil layer (DATA_FORMATS.md section 3) with derived SOC and stock."""
+
+    __tablename__ = "soil_samples"
+    __table_args__ = (UniqueConstraint("project_id", "sample_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    sample_id: Mapped[str] = mapped_column(String(100))
+    plot_id: Mapped[int | None] = mapped_column(ForeignKey("plots.id", ondelete="SET NULL"), index=True)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    depth_top_cm: Mapped[float] = mapped_column(Float)
+    depth_bottom_cm: Mapped[float] = mapped_column(Float)
+    soc_measured_g_kg: Mapped[float | None] = mapped_column(Float)
+    som_g_kg: Mapped[float | None] = mapped_column(Float)
+    bulk_density_g_cm3: Mapped[float | None] = mapped_column(Float)
+    coarse_fraction: Mapped[float] = mapped_column(Float, default=0.0)
+    lab: Mapped[str | None] = mapped_column(String(200))
+    method: Mapped[str | None] = mapped_column(String(100))
+    soc_g_kg: Mapped[float] = mapped_column(Float)
+    """SOC [g/kg]: measured, or SOM x 0.58."""
+    soc_stock_t_ha: Mapped[float | None] = mapped_column(Float)
+    """SOC stock of the layer [t C/ha]; None without a bulk density."""
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id", ondelete="SET NULL"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
