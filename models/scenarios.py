@@ -180,9 +180,8 @@ def _drop_infeasible_manure(spin: xr.Dataset, soc0: xr.DataArray) -> xr.Dataset:
             ScenarioWarning,
             stacklevel=3,
         )
-        fym = spin["fym"].values.copy()
-        fym[bad, :] = 0.0
-        spin = spin.assign(fym=(spin["fym"].dims, fym, spin["fym"].attrs))
+        keep = xr.DataArray(~bad, dims="plot", coords={"plot": spin["plot"]})
+        spin = spin.assign(fym=spin["fym"].where(keep, 0.0).assign_attrs(spin["fym"].attrs))
     return spin
 
 
