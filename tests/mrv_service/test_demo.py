@@ -1,0 +1,94 @@
+"""``mrv demo`` end to end on a small generated county, and the default county's size via the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from mrv_service.cli import cli
+from mrv_service.sample import create_sample
+
+
+@pytest.fixture(scope="module")
+def small_county(tmp_path_factory):
+    d = tmp_path_factory.mktemp("county") / "lishu"
+    create_sample(d, n_plots=40, imagery=True)
+    return d
+
+
+def _env(tmp_path):
+    return {
+        "MRV_DATA_DIR": str(tmp_path / "data"),
+        "MRV_DATABASE_URL": f"sqlite:///{tmp_path / 'mrv.sqlite'}",
+        "MRV_OUTPUT_DIR": str(tmp_path / "out"),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::models.scenarios.ScenarioWarning")
+def test_demo_runs_every_stage_and_a_second_run_changes_nothing(small_county, tmp_path):
+    runner = CliRunner()
+    args = ["demo", "--sample", str(small_county), "--out", str(tmp_path / "out")]
+    first = runner.invoke(cli, args, env=_env(tmp_path))
+    assert first.exit_code == 0, first.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+
+    store = summary["store"]
+    assert store["plots"] == 40
+    assert store["soil_samples"] > 0
+    assert all(u["status"] == "accepted" for u in summary["uploads"])
+
+    img = summary["imagery"]
+    assert img["plots_with_usable_dates"] == 40
+    assert 0 < img["usable_plot_dates"] < img["plot_dates"]  # clouds drop some plot-dates
+    assert img["plot_dates"] == 40 * img["scenes"]
+
+    rc = summary["rothc"]
+    # t CO2e = t C x 44/12 (IPCC 2006 Vol. 4 Eq. 2.2 conversion)
+    assert rc["total_delta_soc_t_co2e"] == pytest.approx(rc["total_delta_soc_t_c"] * 44 / 12, abs=0.02)
+    per_plot = pd.read_csv(tmp_path / "out" / "plot_soc.csv")
+    assert len(per_plot) == 40
+    # the area-weighted sum of the per-plot gains is the project total (rounding of the CSV only)
+    total = (per_plot["delta_soc_t_c_ha"] * per_plot["area_ha"]).sum()
+    assert total == pytest.approx(rc["total_delta_soc_t_c"], rel=1e-3)
+    # plots whose logs show no practice change get exactly nothing; the adopters gain
+    logged = pd.read_excel(small_county / "activity_logs_project.xlsx")
+    adopters = set(logged.loc[logged["method"].isin(["no_till", "mulched", "retained"]), "plot_id"])
+    unchanged = per_plot[~per_plot["plot_id"].isin(adopters)]
+    assert (unchanged["delta_soc_t_c_ha"] == 0).all()
+    assert (per_plot[per_plot["plot_id"].isin(adopters)]["delta_soc_t_c_ha"] > 0).all()
+    assert "RothC" in first.output and "t CO2e" in first.output
+
+    second = runner.invoke(cli, args, env=_env(tmp_path))
+    assert second.exit_code == 0, second.output
+    again = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert all(u["status"] == "already_ingested" for u in again["uploads"])
+    assert again["store"]["plots"] == 40
+    assert again["rothc"] == rc
+
+
+@pytest.mark.slow
+def test_default_county_has_1000_plots_and_300_farmers(tmp_path):
+    county = tmp_path / "lishu"
+    create_sample(county, imagery=False)
+    runner = CliRunner()
+    env = _env(tmp_path)
+    r = runner.invoke(cli, ["project", "create", str(county / "project.json")], env=env)
+    assert r.exit_code == 0, r.output
+    name = json.loads((county / "project.json").read_text(encoding="utf-8"))["name"]
+    for kind, f in (
+        ("plots", "plots.geojson"),
+        ("logs", "activity_logs_baseline.csv"),
+        ("soil", "soil_samples.csv"),
+    ):
+        r = runner.invoke(cli, ["ingest", kind, str(county / f), "--project", name], env=env)
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["project", "show", name, "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    shown = json.loads(r.output)
+    assert shown["plots"] >= 1000
+    assert shown["farmers"] >= 300
+    assert 0.1 * shown["plots"] <= shown["hectares"] <= 2.0 * shown["plots"]
