@@ -28,6 +28,7 @@ import xarray as xr
 
 from models.errors import ModelInputError, MRVWarning
 from models.inputs import CarbonInputParameters, build_carbon_inputs
+from models.montecarlo import apply_draws
 from models.rothc import equilibrium, falloon_iom, fit_plant_input_to_soc, run_rothc
 
 #: Default topsoil depth of the SOC accounting [cm]: 0-30 cm, the IPCC Tier 1 depth
@@ -163,25 +164,28 @@ def _drop_infeasible_manure(spin: xr.Dataset, soc0: xr.DataArray) -> xr.Dataset:
 
     Such a plot cannot be at equilibrium with that manure rate (the fitted plant input would be
     negative); its manure history is then not representative of the long-term baseline and the
-    plant input alone carries the spin-up. A :class:`ScenarioWarning` names the plots.
+    plant input alone carries the spin-up. With Monte Carlo draws a plot is dropped if any draw
+    is infeasible. A :class:`ScenarioWarning` names the plots.
     """
     if not bool((spin["fym"] > 0).any()):
         return spin
-    iom = falloon_iom(soc0.values)
-    manure_only = equilibrium(
-        spin.assign(c_inp=xr.zeros_like(spin["c_inp"]), iom=("plot", iom)), method="analytic"
-    )
-    bad = (manure_only["SOC"].values >= soc0.values) & (spin["fym"].sum("month").values > 0)
-    if bad.any():
-        names = [str(p) for p in spin["plot"].values[bad]]
+    iom = xr.apply_ufunc(falloon_iom, soc0)
+    manure_only = equilibrium(spin.assign(c_inp=xr.zeros_like(spin["c_inp"]), iom=iom), method="analytic")
+    infeasible = manure_only["SOC"] >= soc0
+    if "draw" in infeasible.dims:
+        infeasible = infeasible.any("draw")
+    bad = infeasible & (spin["fym"].sum("month") > 0)
+    if "draw" in bad.dims:
+        bad = bad.any("draw")
+    if bool(bad.any()):
+        names = [str(p) for p in spin["plot"].values[bad.values]]
         warnings.warn(
-            f"{bad.sum()} plot(s) have a measured SOC below the equilibrium of their baseline manure alone "
+            f"{len(names)} plot(s) have a measured SOC below the equilibrium of their baseline manure alone "
             f"(first: {names[:5]}); their spin-up ignores manure. Check the manure records and the soil samples.",
             ScenarioWarning,
             stacklevel=3,
         )
-        keep = xr.DataArray(~bad, dims="plot", coords={"plot": spin["plot"]})
-        spin = spin.assign(fym=spin["fym"].where(keep, 0.0).assign_attrs(spin["fym"].attrs))
+        spin = spin.assign(fym=spin["fym"].where(~bad, 0.0).assign_attrs(spin["fym"].attrs))
     return spin
 
 
@@ -217,6 +221,7 @@ def run_scenarios(
     spinup_end: str | pd.Timestamp | None = None,
     depth_cm: float = DEFAULT_DEPTH_CM,
     params: CarbonInputParameters | None = None,
+    draws: xr.Dataset | None = None,
 ) -> ScenarioResult:
     """Baseline and project RothC runs for every plot, from one spin-up.
 
@@ -242,6 +247,13 @@ def run_scenarios(
         Depth of the modelled layer [cm]; ``soc_initial`` must be for the same layer.
     params : CarbonInputParameters, optional
         Carbon-input choices.
+    draws : xarray.Dataset, optional
+        Monte Carlo draws (:func:`models.montecarlo.draw_parameters`) along ``draw`` (and
+        ``plot`` for per-plot parameters): ``soc_initial`` [t C ha-1] replaces the measured stock;
+        the others modify the RothC inputs by :data:`models.montecarlo.DEFAULT_RULES`
+        (``c_inp_factor``, ``tmp_offset``, ``clay``, ...) in the spin-up and in both scenarios, so
+        a shared draw moves baseline and project together. Every output then has a ``draw`` dim,
+        all draws running in one vectorised RothC call per scenario.
 
     Returns
     -------
@@ -256,6 +268,11 @@ def run_scenarios(
 
     clay = soil["clay"]
     soc0 = soil["soc_initial"]
+    input_draws = None
+    if draws is not None:
+        if "soc_initial" in draws:
+            soc0 = xr.broadcast(draws["soc_initial"], soc0)[0].transpose("draw", "plot")
+        input_draws = draws.drop_vars("soc_initial", errors="ignore")
     if bool((soc0 <= 0).any()):
         raise ModelInputError("soc_initial must be positive for every plot [t C ha-1]")
 
@@ -272,6 +289,10 @@ def run_scenarios(
     for name in spin_mgmt.data_vars:
         spin_mgmt[name].attrs = dict(spin_src[name].attrs)
     spin = rothc_inputs(clim, spin_mgmt, clay, depth_cm=depth_cm)
+    if input_draws is not None:
+        spin = apply_draws(spin, input_draws)
+    if "draw" in soc0.dims and "draw" not in spin.dims:
+        spin["c_inp"] = spin["c_inp"].expand_dims(draw=soc0["draw"].values)
     spin = _drop_infeasible_manure(spin, soc0)
     fit = fit_plant_input_to_soc(spin, soc0.values, iom="falloon")
     spin = spin.assign(c_inp=fit["c_inp"].assign_coords(month=spin["month"]), iom=fit["iom"])
@@ -281,9 +302,13 @@ def run_scenarios(
 
     runs = {}
     for name, mgmt in (("baseline", baseline_mgmt), ("project", project_mgmt)):
-        ds = rothc_inputs(weather, mgmt, clay, depth_cm=depth_cm, iom=fit["iom"])
-        runs[name] = run_rothc(ds, initial=init)
+        ds = rothc_inputs(weather, mgmt, clay, depth_cm=depth_cm)
+        if input_draws is not None:
+            ds = apply_draws(ds, input_draws)
+        ds = ds.assign(iom=fit["iom"])
+        runs[name] = run_rothc(ds, initial=init, variables=None if draws is None else ("SOC",))
     delta = runs["project"]["SOC"].isel(month=-1) - runs["baseline"]["SOC"].isel(month=-1)
+    delta = delta.transpose(*[d for d in ("draw", "plot") if d in delta.dims])
     delta = delta.drop_vars("month", errors="ignore").assign_attrs(
         units="t C ha-1", long_name="project minus baseline SOC at the end of the run"
     )

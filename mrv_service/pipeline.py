@@ -241,6 +241,7 @@ def soil_carbon(
     plots: gpd.GeoDataFrame,
     soc_initial: pd.Series,
     project_json: dict,
+    draws: xr.Dataset | None = None,
 ) -> tuple[ScenarioResult, dict]:
     """RothC baseline and project scenarios for every plot, with project totals."""
     # The soil samples date from the end of the baseline, so the run starts at the project
@@ -264,6 +265,7 @@ def soil_carbon(
         project_start=project_json["crediting_period"]["start"],
         spinup_start=f"{min(project_json['baseline_years'])}-01",
         spinup_end=f"{max(project_json['baseline_years'])}-12",
+        draws=draws,
     )
     area = xr.DataArray(plots["area_ha"].to_numpy(float), dims="plot", coords={"plot": ids})
     total_c = float((result.delta_soc * area).sum())
@@ -277,6 +279,70 @@ def soil_carbon(
         "note": "project minus baseline SOC stock change, 0-30 cm, before leakage, uncertainty and buffer deductions",
     }
     return result, stats
+
+
+#: Monte Carlo of the demo: number of draws and seed.
+MC_DRAWS = 100
+MC_SEED = 20261121
+
+
+def soil_carbon_uncertainty(
+    activities: pd.DataFrame,
+    weather: xr.Dataset,
+    plots: gpd.GeoDataFrame,
+    soc_initial: pd.Series,
+    project_json: dict,
+    *,
+    n_draws: int = MC_DRAWS,
+    seed: int = MC_SEED,
+) -> dict:
+    """Monte Carlo of the project total: all draws of all plots in one RothC call per scenario.
+
+    Uncertain inputs (95 % ranges; the distributions are in :mod:`models.montecarlo`):
+
+    * initial SOC per plot, independent: +/-20 % (a within-field CV of about 10 %, the low end of
+      the 10-20 % in shared/domain/china_sample_context.md section 3, unverified there);
+    * clay per plot, independent: 25-35 % (NE black soils, same source, unverified);
+    * plant C input, shared by all plots: +/-20 % (residue-to-yield ratios and C fraction; an
+      assumed range until the methodology fixes one);
+    * temperature, shared: +/-1 degC (the spread of annual means around the 1991-2020 normals).
+
+    Shared draws move every plot together, so the total's interval keeps their correlation.
+    """
+    from models.montecarlo import ParameterSpec, draw_parameters, summarize_total
+
+    ids = plots["plot_id"].astype(str).tolist()
+    rng = np.random.default_rng(seed)
+    shared = draw_parameters(
+        {"c_inp_factor": (1.0, 0.8, 1.2), "tmp_offset": (0.0, -1.0, 1.0)}, n_draws, random_state=rng
+    )
+    per_plot = draw_parameters(
+        {
+            "soc_factor": ParameterSpec(1.0, 0.8, 1.2, per_plot=True),
+            "clay": ParameterSpec(30.0, 25.0, 35.0, kind="uniform", per_plot=True, units="%"),
+        },
+        n_draws,
+        plots=ids,
+        random_state=rng,
+    )
+    soc0 = xr.DataArray(soc_initial.reindex(ids).to_numpy(float), dims="plot", coords={"plot": ids})
+    draws = xr.merge([shared, per_plot.drop_vars("soc_factor")])
+    draws["soc_initial"] = (soc0 * per_plot["soc_factor"]).assign_attrs(units="t C ha-1")
+    result, _ = soil_carbon(activities, weather, plots, soc_initial, project_json, draws=draws)
+    area = xr.DataArray(
+        plots["area_ha"].to_numpy(float), dims="plot", coords={"plot": ids}, attrs={"units": "ha"}
+    )
+    total = summarize_total(result.delta_soc, area)
+    to_co2 = {k: round(float(total[k]) * C_TO_CO2, 1) for k in ("mean", "sd", "p2_5", "p50", "p97_5")}
+    return {
+        "draws": n_draws,
+        "seed": seed,
+        "total_t_co2e_mean": to_co2["mean"],
+        "total_t_co2e_sd": to_co2["sd"],
+        "total_t_co2e_p2_5": to_co2["p2_5"],
+        "total_t_co2e_p97_5": to_co2["p97_5"],
+        "relative_half_width_95": round((to_co2["p97_5"] - to_co2["p2_5"]) / 2 / to_co2["mean"], 4),
+    }
 
 
 def tier1_estimate(
@@ -359,6 +425,7 @@ def run_demo(settings: Settings, echo: Echo = print) -> dict[str, Any]:
     t = time.perf_counter()
     weather = read_weather(settings.sample_dir / "weather_monthly.csv")
     result, rothc_stats = soil_carbon(activities, weather, plots, soc0, project_json)
+    rothc_stats["monte_carlo"] = soil_carbon_uncertainty(activities, weather, plots, soc0, project_json)
     tier1_stats = tier1_estimate(activities, plots, weather, project_json)
     per_plot = pd.DataFrame(
         {

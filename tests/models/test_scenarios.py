@@ -121,3 +121,34 @@ def test_no_practice_change_gives_no_credit():
         project_start="2024-01-01",
     )
     np.testing.assert_array_equal(res.delta_soc.values, [0.0, 0.0])
+
+
+def test_monte_carlo_draws_scale_the_gain_exactly_with_the_carbon_input():
+    # From a fixed initial state RothC is linear in its inputs, and project and baseline differ
+    # only in the carbon input, so the attributable gain is linear in a shared c_inp factor:
+    # a draw with factor 0.5 must give exactly half the deterministic gain, 2.0 twice it. The spin-up
+    # is refitted to the measured SOC in every draw, so the factor does not move the start.
+    factor = xr.DataArray([0.5, 1.0, 2.0], dims="draw", attrs={"units": "1"})
+    draws = xr.Dataset({"c_inp_factor": factor})
+    kw = dict(start="2024-01", end="2025-12", project_start="2024-01-01")
+    det = run_scenarios(_activities(adopt=True), _weather(), _soil(), **kw)
+    mc = run_scenarios(_activities(adopt=True), _weather(), _soil(), draws=draws, **kw)
+    assert mc.delta_soc.dims == ("draw", "plot")
+    expected = np.outer([0.5, 1.0, 2.0], det.delta_soc.values)
+    np.testing.assert_allclose(mc.delta_soc.values, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(mc.initial["SOC"].values, [[45.0, 38.0]] * 3, atol=1e-6)
+
+
+def test_monte_carlo_initial_soc_draws_start_each_draw_at_its_own_stock():
+    soc = xr.DataArray([[40.0, 30.0], [50.0, 42.0]], dims=("draw", "plot"), coords={"plot": ["A", "B"]})
+    mc = run_scenarios(
+        _activities(adopt=True),
+        _weather(),
+        _soil(),
+        start="2024-01",
+        end="2025-12",
+        project_start="2024-01-01",
+        draws=xr.Dataset({"soc_initial": soc, "c_inp_factor": xr.DataArray([1.0, 1.0], dims="draw")}),
+    )
+    np.testing.assert_allclose(mc.initial["SOC"].values, soc.values, atol=1e-6)
+    assert (mc.delta_soc.sel(plot="B") == 0).all()
