@@ -28,21 +28,13 @@ fuel           diesel [L per plot]
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mrv_service.ingest.report import (
-    ALREADY_INGESTED,
-    UploadReport,
-    file_sha256,
-    finish_upload,
-    previous_upload,
-    record_upload,
-)
+from mrv_service.ingest.report import UploadReport
 from mrv_service.ingest.schema import (
     ACTIVITIES,
     CROPS,
@@ -52,21 +44,17 @@ from mrv_service.ingest.schema import (
     RESIDUE_METHODS,
     TILLAGE_METHODS,
     CellError,
-    TableError,
     is_blank,
-    map_headers,
     normalise_token,
     number_cell,
     parse_date,
-    read_table,
+    parse_id,
     vocabulary_hint,
 )
+from mrv_service.ingest.upload import begin_upload, read_upload_table
 from mrv_service.store.models import ActivityRecord, Plot
-from mrv_service.store.projects import get_project
 
 __all__ = ["ingest_logs", "RELEVANT_FIELDS", "UREA_N_CONTENT_PCT", "natural_key"]
-
-log = logging.getLogger(__name__)
 
 UREA_N_CONTENT_PCT = 46.0
 """N content of urea [%] used when a urea row gives no N content: total N >= 46.0 % for
@@ -141,26 +129,13 @@ def ingest_logs(
         When any row has an error (nothing written; the upload is recorded as rejected).
     """
     del id_salt
-    path = Path(path)
-    project = get_project(session, project_name)
-    report = UploadReport(kind="logs", file=path.name, project=project.name, uploaded_by=uploaded_by)
-    report.sha256 = file_sha256(path)
-    prev = previous_upload(session, project, "logs", report.sha256)
-    if prev is not None:
-        report.status = ALREADY_INGESTED
-        report.previous_upload_id = prev.id
-        return report
-    try:
-        headers, rows, notes, labels = read_table(path)
-    except TableError as exc:
-        report.error(None, None, str(exc))
-        finish_upload(session, project, report)
-    for note in notes:
-        report.warning(None, None, note)
-    report.rows_total = len(rows)
-    columns = map_headers(headers, LOG_FIELDS, report)
-    if report.has_errors:
-        finish_upload(session, project, report)
+    run = begin_upload(session, project_name, path, "logs", uploaded_by)
+    if run.already_ingested:
+        return run.report
+    project, report = run.project, run.report
+    table = read_upload_table(run, LOG_FIELDS)
+    columns = table.columns
+    run.reject_if_errors()
 
     plots = {
         r.external_id: (r.id, r.area_ha)
@@ -174,39 +149,11 @@ def ingest_logs(
     parsed: list[dict[str, Any]] = []
     seen: dict[tuple[int, str], tuple[int, dict[str, Any]]] = {}
 
-    for row_no, values in rows:
-
-        def cell(name: str, values: list[Any] = values) -> Any:
-            c = columns.get(name)
-            return values[c.index] if c is not None and c.index < len(values) else None
-
-        def err(name: str, message: str, fix: str, row_no: int = row_no) -> None:
-            report.error(
-                row_no,
-                columns[name].header if name in columns else name,
-                message,
-                fix,
-                row_label=labels.get(row_no),
-            )
-
-        def warn(name: str, message: str, fix: str = "", row_no: int = row_no) -> None:
-            report.warning(
-                row_no,
-                columns[name].header if name in columns else name,
-                message,
-                fix,
-                row_label=labels.get(row_no),
-            )
-
+    for row_no, values in table.rows:
+        row = table.row(report, row_no, values)
+        cell, err, warn = row.cell, row.error, row.warning
         n_errors = len(report.issues)
-        raw_plot = cell("plot_id")
-        plot_id = (
-            None
-            if is_blank(raw_plot)
-            else str(
-                int(raw_plot) if isinstance(raw_plot, float) and raw_plot.is_integer() else raw_plot
-            ).strip()
-        )
+        plot_id = parse_id(cell("plot_id"))
         plot = plots.get(plot_id) if plot_id is not None else None
         if plot_id is None:
             err("plot_id", "plot_id is empty", "enter the plot's id (地块编号) as in the plot file")
@@ -349,11 +296,9 @@ def ingest_logs(
         seen[(plot[0], key)] = (row_no, record)
         parsed.append(record)
 
-    if report.has_errors:
-        finish_upload(session, project, report)
+    run.reject_if_errors()
 
-    upload = record_upload(session, project, report)
-    now = dt.datetime.now(dt.UTC)
+    run.record()
     existing = {
         (r.plot_id, r.natural_key): r
         for r in session.execute(
@@ -369,39 +314,14 @@ def ingest_logs(
             .where(Plot.project_id == project.id)
         )
     }
-    new, changed = [], []
-    for rec in parsed:
-        old = existing.get((rec["plot_id"], rec["natural_key"]))
-        if old is None:
-            new.append({**rec, "upload_id": upload.id, "created_at": now, "updated_at": now})
-        elif (old.crop, old.method, old.attributes) != (rec["crop"], rec["method"], rec["attributes"]):
-            changed.append(
-                {
-                    "id": old.id,
-                    "crop": rec["crop"],
-                    "method": rec["method"],
-                    "attributes": rec["attributes"],
-                    "upload_id": upload.id,
-                    "source_row": rec["source_row"],
-                    "updated_at": now,
-                }
-            )
-        else:
-            report.unchanged += 1
-    if new:
-        session.execute(insert(ActivityRecord), new)
-    if changed:
-        session.execute(update(ActivityRecord), changed)
-    report.inserted, report.updated = len(new), len(changed)
-    log.info(
-        "logs %r: %d new, %d updated, %d unchanged",
-        path.name,
-        report.inserted,
-        report.updated,
-        report.unchanged,
+    run.upsert(
+        ActivityRecord,
+        parsed,
+        existing,
+        key=lambda rec: (rec["plot_id"], rec["natural_key"]),
+        fields=("crop", "method", "attributes"),
     )
-    finish_upload(session, project, report, upload)
-    return report
+    return run.finish()
 
 
 def _check_activity(activity: str, crop: str | None, attrs: dict[str, Any], bad: set[str], err, warn) -> None:

@@ -9,9 +9,7 @@ change nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import logging
 import re
 import warnings
 from pathlib import Path
@@ -19,27 +17,18 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from geodata.errors import CRSError
 from geodata.plots import check_crs, check_plot_geometries
 from models.errors import MRVError
-from mrv_service.ingest.report import (
-    ALREADY_INGESTED,
-    UploadReport,
-    file_sha256,
-    finish_upload,
-    previous_upload,
-    record_upload,
-)
-from mrv_service.ingest.schema import PLOT_FIELDS, is_blank, map_headers
+from mrv_service.ingest.report import UploadReport
+from mrv_service.ingest.schema import PLOT_FIELDS, is_blank, map_headers, parse_id
+from mrv_service.ingest.upload import begin_upload
 from mrv_service.store.models import Farmer, Plot, PlotFlag
-from mrv_service.store.projects import get_project
 
 __all__ = ["ingest_plots", "read_plot_file", "hash_national_id", "PLOT_FILE_SUFFIXES"]
-
-log = logging.getLogger(__name__)
 
 PLOT_FILE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
 """Accepted plot file types: GeoJSON, GeoPackage, zipped Shapefile (or a bare ``.shp``)."""
@@ -80,17 +69,6 @@ def read_plot_file(path: str | Path):
     return gdf, [str(w.message) for w in caught]
 
 
-def _as_id(value: Any) -> str | None:
-    """A plot/farmer id cell as text (integers stored as floats lose their ``.0``)."""
-    if is_blank(value):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, np.integer):
-        value = int(value)
-    return str(value).strip()
-
-
 def _as_text(value: Any) -> str | None:
     return None if is_blank(value) else str(value).strip()
 
@@ -129,31 +107,21 @@ def ingest_plots(
         When any feature has an error; carries the report. Nothing but the rejected ``Upload``
         row is written.
     """
-    path = Path(path)
-    project = get_project(session, project_name)
-    report = UploadReport(kind="plots", file=path.name, project=project.name, uploaded_by=uploaded_by)
-    report.sha256 = file_sha256(path)
-    prev = previous_upload(session, project, "plots", report.sha256)
-    if prev is not None:
-        report.status = ALREADY_INGESTED
-        report.previous_upload_id = prev.id
-        return report
+    run = begin_upload(session, project_name, path, "plots", uploaded_by)
+    if run.already_ingested:
+        return run.report
+    project, report, path = run.project, run.report, run.path
 
     if path.suffix.lower() not in PLOT_FILE_SUFFIXES:
-        report.error(
-            None,
+        run.reject(
             None,
             f"unknown plot file type {path.suffix!r}",
             "upload GeoJSON, GeoPackage or a zipped Shapefile",
         )
-        finish_upload(session, project, report)
     try:
         gdf, notes = read_plot_file(path)
     except Exception as exc:  # pyogrio/GDAL raise DataSourceError, OSError, ...
-        report.error(
-            None, None, f"cannot be read as a vector file ({exc})", "re-export it as GeoJSON or GeoPackage"
-        )
-        finish_upload(session, project, report)
+        run.reject(None, f"cannot be read as a vector file ({exc})", "re-export it as GeoJSON or GeoPackage")
     for note in notes:
         report.warning(None, None, f"GDAL: {note}")
     report.rows_total = len(gdf)
@@ -167,15 +135,15 @@ def ingest_plots(
 
     attr_cols = [c for c in gdf.columns if c != gdf.geometry.name]
     columns = map_headers(attr_cols, PLOT_FIELDS, report, header_row=None)
-    if report.has_errors or crs is None:
-        finish_upload(session, project, report)
+    run.reject_if_errors()
+    assert crs is not None  # a CRS problem is an error in the report
 
     def col(name: str) -> list[Any]:
         c = columns.get(name)
         return list(gdf[c.header]) if c is not None else [None] * len(gdf)
 
-    plot_ids = [_as_id(v) for v in col("plot_id")]
-    farmer_ids = [_as_id(v) for v in col("farmer_id")]
+    plot_ids = [parse_id(v) for v in col("plot_id")]
+    farmer_ids = [parse_id(v) for v in col("farmer_id")]
     farmer_names, villages = [_as_text(v) for v in col("farmer_name")], [_as_text(v) for v in col("village")]
     national_ids = [_as_text(v) for v in col("national_id")]
     counties = [_as_text(v) or project.county for v in col("county")]
@@ -271,14 +239,12 @@ def ingest_plots(
         (err if issue.severity == "error" else warn)(issue.index, "geometry", issue.message, issue.fix)
     report.issues.sort(key=lambda x: (x.row is not None, x.row or 0))
 
-    if report.has_errors:
-        finish_upload(session, project, report)
+    run.reject_if_errors()
 
     # -- writes -----------------------------------------------------------------------------
     if national_ids and any(n is not None for n in national_ids) and not id_salt:
         raise IngestSettingsError("the plot file holds national ids but id_salt is empty; set MRV_ID_SALT")
-    upload = record_upload(session, project, report)
-    now = dt.datetime.now(dt.UTC)
+    upload, now = run.record()
 
     farmer_pk = {r.external_id: pk for pk, r in stored_farmers.items()}
     stored_farmer_by_ext = {r.external_id: r for r in stored_farmers.values()}
@@ -294,16 +260,14 @@ def ingest_plots(
             diff = {k: v for k, v in values.items() if v is not None and getattr(old, k) != v}
             if diff:
                 changed_farmers.append({"id": old.id, **diff})
+    run.write_rows(Farmer, new_farmers, changed_farmers)
     if new_farmers:
-        session.execute(insert(Farmer), new_farmers)
         # one query for all ids (no IN list: 100,000 ids exceed SQLite's parameter limit)
         farmer_pk = dict(
             session.execute(
                 select(Farmer.external_id, Farmer.id).where(Farmer.project_id == project.id)
             ).all()
         )
-    if changed_farmers:
-        session.execute(update(Farmer), changed_farmers)
 
     wkt = shapely.to_wkt(check.geometry, rounding_precision=WKT_DIGITS, trim=True)
     new_rows, changed_rows, touched = [], [], []
@@ -342,11 +306,7 @@ def ingest_plots(
             touched.append(pid)
         else:
             report.unchanged += 1
-    if new_rows:
-        session.execute(insert(Plot), new_rows)
-    if changed_rows:
-        session.execute(update(Plot), changed_rows)
-    report.inserted, report.updated = len(new_rows), len(changed_rows)
+    report.inserted, report.updated = run.write_rows(Plot, new_rows, changed_rows)
 
     # ingest warnings become open flags on the plots written now (replacing older ingest flags)
     touched_set = set(touched)
@@ -383,12 +343,4 @@ def ingest_plots(
                     for i in flagged
                 ],
             )
-    log.info(
-        "plots %r: %d new, %d updated, %d unchanged",
-        path.name,
-        report.inserted,
-        report.updated,
-        report.unchanged,
-    )
-    finish_upload(session, project, report, upload)
-    return report
+    return run.finish()

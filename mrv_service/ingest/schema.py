@@ -36,6 +36,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "MU_PER_HA",
     "JIN_KG",
@@ -54,6 +56,7 @@ __all__ = [
     "normalise_unit",
     "split_header",
     "map_headers",
+    "parse_id",
     "parse_number",
     "parse_date",
     "parse_enum",
@@ -569,6 +572,21 @@ def is_blank(value: Any) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return True
     return isinstance(value, str) and value.strip() == ""
+
+
+def parse_id(value: Any) -> str | None:
+    """An id cell (plot, farmer, sample) as text; ``None`` for a blank cell.
+
+    Integers that a spreadsheet or GDAL delivered as floats (``1001.0``) or numpy integers lose
+    their ``.0``/type, so ``1001`` and ``"1001"`` name the same record.
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, np.integer):
+        value = int(value)
+    return str(value).strip()
 
 
 def parse_number(value: Any) -> float | None:

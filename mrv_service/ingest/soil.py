@@ -7,42 +7,29 @@ conventional van Bemmelen factor (:data:`SOM_TO_SOC`); the layer's SOC stock fol
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mrv_service.ingest.report import (
-    ALREADY_INGESTED,
-    UploadReport,
-    file_sha256,
-    finish_upload,
-    previous_upload,
-    record_upload,
-)
+from mrv_service.ingest.report import UploadReport
 from mrv_service.ingest.schema import (
     SOIL_FIELDS,
     SOIL_METHODS,
     CellError,
-    TableError,
     is_blank,
-    map_headers,
     normalise_token,
     number_cell,
     parse_date,
-    read_table,
+    parse_id,
 )
+from mrv_service.ingest.upload import begin_upload, read_upload_table
 from mrv_service.store.models import Plot, SoilSample
-from mrv_service.store.projects import get_project
 
 __all__ = ["SOM_TO_SOC", "soc_from_som", "soc_stock_t_ha", "ingest_soil"]
-
-log = logging.getLogger(__name__)
 
 SOM_TO_SOC = 0.58
 """SOC per unit SOM [1]: the van Bemmelen factor 1/1.724 = 0.58, the conventional conversion in
@@ -139,24 +126,12 @@ def ingest_soil(
         When any row has an error (nothing written; the upload is recorded as rejected).
     """
     del id_salt
-    path = Path(path)
-    project = get_project(session, project_name)
-    report = UploadReport(kind="soil", file=path.name, project=project.name, uploaded_by=uploaded_by)
-    report.sha256 = file_sha256(path)
-    prev = previous_upload(session, project, "soil", report.sha256)
-    if prev is not None:
-        report.status = ALREADY_INGESTED
-        report.previous_upload_id = prev.id
-        return report
-    try:
-        headers, rows, notes, labels = read_table(path)
-    except TableError as exc:
-        report.error(None, None, str(exc))
-        finish_upload(session, project, report)
-    for note in notes:
-        report.warning(None, None, note)
-    report.rows_total = len(rows)
-    columns = map_headers(headers, SOIL_FIELDS, report)
+    run = begin_upload(session, project_name, path, "soil", uploaded_by)
+    if run.already_ingested:
+        return run.report
+    project, report = run.project, run.report
+    table = read_upload_table(run, SOIL_FIELDS)
+    columns = table.columns
     if "soc" not in columns and "som" not in columns:
         report.error(
             None,
@@ -171,8 +146,7 @@ def ingest_soil(
             "neither plot_id (地块编号) nor lon/lat (经度/纬度) columns",
             "add the plot id or the coordinates",
         )
-    if report.has_errors:
-        finish_upload(session, project, report)
+    run.reject_if_errors()
 
     stored_plots = session.execute(
         select(Plot.id, Plot.external_id, Plot.geometry_wkt).where(Plot.project_id == project.id)
@@ -182,30 +156,9 @@ def ingest_soil(
     first_row: dict[str, int] = {}
     point_rows: list[int] = []
 
-    for row_no, values in rows:
-
-        def cell(name: str, values: list[Any] = values) -> Any:
-            c = columns.get(name)
-            return values[c.index] if c is not None and c.index < len(values) else None
-
-        def err(name: str, message: str, fix: str, row_no: int = row_no) -> None:
-            report.error(
-                row_no,
-                columns[name].header if name in columns else name,
-                message,
-                fix,
-                row_label=labels.get(row_no),
-            )
-
-        def warn(name: str, message: str, fix: str = "", row_no: int = row_no) -> None:
-            report.warning(
-                row_no,
-                columns[name].header if name in columns else name,
-                message,
-                fix,
-                row_label=labels.get(row_no),
-            )
-
+    for row_no, values in table.rows:
+        row = table.row(report, row_no, values)
+        cell, err, warn = row.cell, row.error, row.warning
         start = len(report.issues)
         num: dict[str, float | None] = {}
         for name, c in columns.items():
@@ -215,12 +168,7 @@ def ingest_soil(
                 except CellError as exc:
                     err(name, exc.message, exc.fix)
                     num[name] = None
-        raw_id = cell("sample_id")
-        sample_id = (
-            None
-            if is_blank(raw_id)
-            else str(int(raw_id) if isinstance(raw_id, float) and raw_id.is_integer() else raw_id).strip()
-        )
+        sample_id = parse_id(cell("sample_id"))
         if sample_id is None:
             err("sample_id", "sample_id is empty", "enter the lab's sample id (样品编号)")
         elif sample_id in first_row:
@@ -231,14 +179,7 @@ def ingest_soil(
             )
         else:
             first_row[sample_id] = row_no
-        raw_plot = cell("plot_id")
-        plot_ref = (
-            None
-            if is_blank(raw_plot)
-            else str(
-                int(raw_plot) if isinstance(raw_plot, float) and raw_plot.is_integer() else raw_plot
-            ).strip()
-        )
+        plot_ref = parse_id(cell("plot_id"))
         plot_id = None
         lon, lat = num.get("lon"), num.get("lat")
         if plot_ref is not None:
@@ -328,8 +269,7 @@ def ingest_soil(
             }
         )
 
-    if report.has_errors:
-        finish_upload(session, project, report)
+    run.reject_if_errors()
 
     if point_rows:  # samples given by coordinates: the plot that contains the point
         geoms = shapely.from_wkt([r.geometry_wkt for r in stored_plots]) if stored_plots else np.array([])
@@ -347,8 +287,7 @@ def ingest_soil(
                     "check the coordinates (longitude first, EPSG:4326)",
                 )
 
-    upload = record_upload(session, project, report)
-    now = dt.datetime.now(dt.UTC)
+    run.record()
     fields = [k for k in parsed[0] if k not in ("sample_id", "source_row")] if parsed else []
     existing = {
         r.sample_id: r
@@ -358,42 +297,7 @@ def ingest_soil(
             )
         )
     }
-    new, changed = [], []
-    for rec in parsed:
-        old = existing.get(rec["sample_id"])
-        if old is None:
-            new.append(
-                {
-                    **rec,
-                    "project_id": project.id,
-                    "upload_id": upload.id,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        elif any(getattr(old, f) != rec[f] for f in fields):
-            changed.append(
-                {
-                    "id": old.id,
-                    **{f: rec[f] for f in fields},
-                    "upload_id": upload.id,
-                    "source_row": rec["source_row"],
-                    "updated_at": now,
-                }
-            )
-        else:
-            report.unchanged += 1
-    if new:
-        session.execute(insert(SoilSample), new)
-    if changed:
-        session.execute(update(SoilSample), changed)
-    report.inserted, report.updated = len(new), len(changed)
-    log.info(
-        "soil %r: %d new, %d updated, %d unchanged",
-        path.name,
-        report.inserted,
-        report.updated,
-        report.unchanged,
+    run.upsert(
+        SoilSample, parsed, existing, key=lambda rec: rec["sample_id"], fields=fields, project_id=project.id
     )
-    finish_upload(session, project, report, upload)
-    return report
+    return run.finish()

@@ -1,0 +1,248 @@
+"""The steps every upload goes through, shared by the plot, log and soil ingests.
+
+An ingest function is::
+
+    run = begin_upload(session, project_name, path, "logs", uploaded_by)
+    if run.already_ingested:          # same bytes accepted before: nothing to do
+        return run.report
+    table = read_upload_table(run, LOG_FIELDS)   # CSV/XLSX kinds; plots read their own file
+    ...                                # kind-specific checks, issues into run.report
+    run.reject_if_errors()             # any error: roll back, record the rejected upload, raise
+    run.record()                       # the Upload row, flushed (same transaction as the data)
+    run.upsert(Model, records, ...)    # kind-specific writes (or run.write_rows)
+    return run.finish()                # log the counts, commit (or reject and raise)
+
+The transaction rules are those of :func:`~mrv_service.ingest.report.finish_upload`: the data
+writes and the ``Upload`` row commit together; a rejected file writes only its ``Upload`` row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from mrv_service.ingest.report import (
+    ALREADY_INGESTED,
+    UploadReport,
+    file_sha256,
+    finish_upload,
+    previous_upload,
+    record_upload,
+)
+from mrv_service.ingest.schema import Column, FieldSpec, TableError, map_headers, read_table
+from mrv_service.store.models import Project, Upload
+from mrv_service.store.projects import get_project
+
+__all__ = ["UploadRun", "UploadTable", "TableRow", "begin_upload", "read_upload_table"]
+
+
+@dataclasses.dataclass
+class UploadRun:
+    """One upload in progress: the session, its project, the file and the report being filled."""
+
+    session: Session
+    project: Project
+    path: Path
+    report: UploadReport
+    upload: Upload | None = None
+    """The ``Upload`` row, once :meth:`record` added it."""
+    now: dt.datetime | None = None
+    """When :meth:`record` was called [UTC]: ``created_at``/``updated_at`` of the records written."""
+
+    @property
+    def already_ingested(self) -> bool:
+        """The same bytes were accepted before for this project and kind (nothing to do)."""
+        return self.report.status == ALREADY_INGESTED
+
+    def reject(self, column: str | None, message: str, fix: str = "") -> NoReturn:
+        """Reject the whole file with one file-level error (records the upload, raises)."""
+        self.report.error(None, column, message, fix)
+        self.reject_if_errors()
+        raise AssertionError("unreachable: finish_upload raises on errors")  # pragma: no cover
+
+    def reject_if_errors(self) -> None:
+        """Roll back, record the rejected upload and raise :class:`IngestError` if the report
+        holds an error; otherwise do nothing."""
+        if self.report.has_errors:
+            finish_upload(self.session, self.project, self.report)
+
+    def record(self) -> tuple[Upload, dt.datetime]:
+        """Add the :class:`~mrv_service.store.models.Upload` row (flushed, not committed) and
+        return it with the timestamp [UTC] for the records written under it (also kept as
+        :attr:`upload` and :attr:`now`)."""
+        self.upload = record_upload(self.session, self.project, self.report)
+        self.now = dt.datetime.now(dt.UTC)
+        return self.upload, self.now
+
+    def write_rows(
+        self, model: type, new: list[dict[str, Any]], changed: list[dict[str, Any]]
+    ) -> tuple[int, int]:
+        """Bulk ``INSERT`` the new and ``UPDATE`` (by primary key ``id``) the changed rows of
+        ``model``; returns ``(len(new), len(changed))``."""
+        if new:
+            self.session.execute(insert(model), new)
+        if changed:
+            self.session.execute(update(model), changed)
+        return len(new), len(changed)
+
+    def upsert(
+        self,
+        model: type,
+        records: Iterable[dict[str, Any]],
+        existing: Mapping[Hashable, Any],
+        key: Callable[[dict[str, Any]], Hashable],
+        fields: Sequence[str],
+        **new_values: Any,
+    ) -> None:
+        """Write validated records on their natural key and count them in the report.
+
+        A record whose ``key(record)`` is not in ``existing`` (stored rows with ``id`` and
+        ``fields`` as attributes) is inserted with ``new_values``; one that differs from the
+        stored row in any of ``fields`` has those fields (and its ``source_row``) updated;
+        anything else is counted unchanged. Call :meth:`record` first.
+        """
+        assert self.upload is not None, "record() the upload before writing under it"
+        upload_id, now = self.upload.id, self.now
+        new, changed = [], []
+        for rec in records:
+            old = existing.get(key(rec))
+            if old is None:
+                new.append(
+                    {**rec, **new_values, "upload_id": upload_id, "created_at": now, "updated_at": now}
+                )
+            elif any(getattr(old, f) != rec[f] for f in fields):
+                changed.append(
+                    {
+                        "id": old.id,
+                        **{f: rec[f] for f in fields},
+                        "upload_id": upload_id,
+                        "source_row": rec["source_row"],
+                        "updated_at": now,
+                    }
+                )
+            else:
+                self.report.unchanged += 1
+        self.report.inserted, self.report.updated = self.write_rows(model, new, changed)
+
+    def finish(self) -> UploadReport:
+        """Log the counts and commit the upload (see :func:`finish_upload`); returns the report."""
+        assert self.upload is not None, "record() the upload before finishing it"
+        report = self.report
+        # logged under the ingest module of the kind (mrv_service.ingest.plots/logs/soil)
+        logging.getLogger(f"mrv_service.ingest.{report.kind}").info(
+            "%s %r: %d new, %d updated, %d unchanged",
+            report.kind,
+            report.file,
+            report.inserted,
+            report.updated,
+            report.unchanged,
+        )
+        finish_upload(self.session, self.project, report, self.upload)
+        return report
+
+
+def begin_upload(
+    session: Session, project_name: str, path: str | Path, kind: str, uploaded_by: str
+) -> UploadRun:
+    """Start an upload: look up the project, hash the file, check for an earlier upload.
+
+    Parameters
+    ----------
+    session : Session
+        Database session.
+    project_name : str
+        Existing project (:func:`~mrv_service.store.projects.get_project` raises otherwise).
+    path : path
+        The uploaded file.
+    kind : str
+        ``plots``, ``logs`` or ``soil``.
+    uploaded_by : str
+        Who uploaded it.
+
+    Returns
+    -------
+    UploadRun
+        With ``report.status`` ``already_ingested`` (and ``previous_upload_id`` set) when an
+        accepted upload of the same kind and project had the same SHA-256; check
+        :attr:`UploadRun.already_ingested` and return the report unchanged then.
+    """
+    path = Path(path)
+    project = get_project(session, project_name)
+    report = UploadReport(kind=kind, file=path.name, project=project.name, uploaded_by=uploaded_by)
+    report.sha256 = file_sha256(path)
+    prev = previous_upload(session, project, kind, report.sha256)
+    if prev is not None:
+        report.status = ALREADY_INGESTED
+        report.previous_upload_id = prev.id
+    return UploadRun(session, project, path, report)
+
+
+@dataclasses.dataclass
+class UploadTable:
+    """A CSV/XLSX upload read and its headers mapped (see :func:`read_upload_table`)."""
+
+    columns: dict[str, Column]
+    """Canonical field name -> column of the file."""
+    rows: list[tuple[int, list[Any]]]
+    """``(row number as a spreadsheet shows it, cell values)`` per data row."""
+    labels: dict[int, str]
+    """Row labels of XLSX continuation sheets (``sheet 'name' row N``)."""
+
+    def row(self, report: UploadReport, row_no: int, values: list[Any]) -> TableRow:
+        """Accessors for one data row (cells by field name, issues naming the row)."""
+        return TableRow(report, self.columns, self.labels.get(row_no), row_no, values)
+
+
+def read_upload_table(run: UploadRun, fields: Mapping[str, FieldSpec]) -> UploadTable:
+    """Read a CSV/XLSX upload and map its headers to ``fields``.
+
+    An unreadable file rejects the upload (raises :class:`IngestError`); notes about the file
+    become warnings; ``report.rows_total`` is set. Header problems are left in the report and
+    not yet acted on, so the caller can add its own column checks before
+    :meth:`UploadRun.reject_if_errors`.
+    """
+    try:
+        headers, rows, notes, labels = read_table(run.path)
+    except TableError as exc:
+        run.reject(None, str(exc))
+    for note in notes:
+        run.report.warning(None, None, note)
+    run.report.rows_total = len(rows)
+    columns = map_headers(headers, fields, run.report)
+    return UploadTable(columns, rows, labels)
+
+
+@dataclasses.dataclass
+class TableRow:
+    """One data row of a table upload: its cells by field name and issues naming row and column."""
+
+    report: UploadReport
+    columns: dict[str, Column]
+    label: str | None
+    row_no: int
+    values: list[Any]
+
+    def cell(self, name: str) -> Any:
+        """The raw value of field ``name`` (``None`` when the file has no such column)."""
+        c = self.columns.get(name)
+        return self.values[c.index] if c is not None and c.index < len(self.values) else None
+
+    def _issue(self, severity: str, name: str, message: str, fix: str) -> None:
+        column = self.columns[name].header if name in self.columns else name
+        add = self.report.error if severity == "error" else self.report.warning
+        add(self.row_no, column, message, fix, row_label=self.label)
+
+    def error(self, name: str, message: str, fix: str) -> None:
+        """An error on field ``name`` of this row (the column named by its header in the file)."""
+        self._issue("error", name, message, fix)
+
+    def warning(self, name: str, message: str, fix: str = "") -> None:
+        """A warning on field ``name`` of this row."""
+        self._issue("warning", name, message, fix)
