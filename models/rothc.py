@@ -690,6 +690,29 @@ def _run_kernel(
                 state[k, c0 + i] = w[k * B + i]
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _spinup_year(
+    forc, fst, nplot, cell, dpm, rpm, bio, hum, smd, co2, rdpm, rrpm, rbio, rhum,
+    max_tsmd, smd_1bar, bare_smd, fco2, fb, fh, par,
+):  # pragma: no cover - compiled  # fmt: skip
+    """One pass of the spin-up year (months 0-11 of ``forc``) for one cell, month by month as
+    Shell.for:199-272 cycles it; returns the pools, SMD, CO2 and radiocarbon pools after December."""
+    for m in range(12):
+        (dpm, rpm, bio, hum, smd, co2, rdpm, rrpm, rbio, rhum, _a, _b, _c) = _month_step(
+            dpm, rpm, bio, hum, smd, co2, rdpm, rrpm, rbio, rhum,
+            forc[0][_idx(cell, m, nplot, fst[0])],
+            forc[1][_idx(cell, m, nplot, fst[1])],
+            forc[2][_idx(cell, m, nplot, fst[2])],
+            forc[3][_idx(cell, m, nplot, fst[3])],
+            forc[4][_idx(cell, m, nplot, fst[4])],
+            forc[5][_idx(cell, m, nplot, fst[5])],
+            forc[6][_idx(cell, m, nplot, fst[6])],
+            forc[7][_idx(cell, m, nplot, fst[7])],
+            max_tsmd, smd_1bar, bare_smd, fco2, fb, fh, par, True,
+        )  # fmt: skip
+    return dpm, rpm, bio, hum, smd, co2, rdpm, rrpm, rbio, rhum
+
+
 @numba.njit(parallel=True, cache=True, error_model="numpy")
 def _spinup_kernel(forc, fst, soil, sst, nplot, state, par, tol, max_years, months_out):  # pragma: no cover
     """The reference spin-up (Shell.for:199-272): cycle months 0-11 from ``state`` until
@@ -715,19 +738,10 @@ def _spinup_kernel(forc, fst, soil, sst, nplot, state, par, tol, max_years, mont
         n = 0
         converged = False
         for _year in range(max_years):
-            for m in range(12):
-                (dpm, rpm, bio, hum, smd, co2, rdpm, rrpm, rbio, rhum, a, b, c) = _month_step(
-                    dpm, rpm, bio, hum, smd, co2, rdpm, rrpm, rbio, rhum,
-                    forc[0][_idx(cell, m, nplot, fst[0])],
-                    forc[1][_idx(cell, m, nplot, fst[1])],
-                    forc[2][_idx(cell, m, nplot, fst[2])],
-                    forc[3][_idx(cell, m, nplot, fst[3])],
-                    forc[4][_idx(cell, m, nplot, fst[4])],
-                    forc[5][_idx(cell, m, nplot, fst[5])],
-                    forc[6][_idx(cell, m, nplot, fst[6])],
-                    forc[7][_idx(cell, m, nplot, fst[7])],
-                    max_tsmd, smd_1bar, bare_smd, fco2, fb, fh, par, True,
-                )  # fmt: skip
+            (dpm, rpm, bio, hum, smd, co2, rdpm, rrpm, rbio, rhum) = _spinup_year(
+                forc, fst, nplot, cell, dpm, rpm, bio, hum, smd, co2, rdpm, rrpm, rbio, rhum,
+                max_tsmd, smd_1bar, bare_smd, fco2, fb, fh, par,
+            )  # fmt: skip
             n += 12
             toc = dpm + rpm + bio + hum
             if abs(toc - toc_prev) < tol:
@@ -910,19 +924,10 @@ def _equilibrium_kernel(
         for _year in range(max_years):
             smd_start = smd
             if mode == 1:
-                for m in range(12):
-                    (xs[0], xs[1], xs[2], xs[3], smd, co2, rs[0], rs[1], rs[2], rs[3], a, b, c) = _month_step(
-                        xs[0], xs[1], xs[2], xs[3], smd, co2, rs[0], rs[1], rs[2], rs[3],
-                        forc[0][_idx(cell, m, nplot, fst[0])],
-                        forc[1][_idx(cell, m, nplot, fst[1])],
-                        forc[2][_idx(cell, m, nplot, fst[2])],
-                        forc[3][_idx(cell, m, nplot, fst[3])],
-                        forc[4][_idx(cell, m, nplot, fst[4])],
-                        forc[5][_idx(cell, m, nplot, fst[5])],
-                        forc[6][_idx(cell, m, nplot, fst[6])],
-                        forc[7][_idx(cell, m, nplot, fst[7])],
-                        max_tsmd, smd_1bar, bare_smd, fco2, fb, fh, par, True,
-                    )  # fmt: skip
+                (xs[0], xs[1], xs[2], xs[3], smd, co2, rs[0], rs[1], rs[2], rs[3]) = _spinup_year(
+                    forc, fst, nplot, cell, xs[0], xs[1], xs[2], xs[3], smd, co2, rs[0], rs[1], rs[2], rs[3],
+                    max_tsmd, smd_1bar, bare_smd, fco2, fb, fh, par,
+                )  # fmt: skip
                 n += 12
                 toc = xs[0] + xs[1] + xs[2] + xs[3]
                 if abs(toc - toc_prev) < tol:

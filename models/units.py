@@ -6,14 +6,17 @@ from __future__ import annotations
 #: Ch. 2 Eq. 2.2 and throughout: "44/12").
 C_TO_CO2 = 44.0 / 12.0
 
-#: Hectares per mu (亩) [ha mu-1]: 1 mu = 666.67 m2 = 1/15 ha (China's statutory land unit).
-HA_PER_MU = 1.0 / 15.0
+#: Mu (亩) per hectare [mu ha-1]: 1 mu = 10,000/15 m2 = 666.67 m2 (市制 land unit, exact), so a
+#: rate per mu x 15 is the rate per ha.
+MU_PER_HA = 15.0
 
 #: Kilograms per jin (斤) [kg jin-1]: the market jin is 0.5 kg (市斤, statutory since 1959).
 KG_PER_JIN = 0.5
 
-#: Mineral soil: SOC = SOM x 0.58 [g C (g SOM)-1], the van Bemmelen factor 1/1.724 used by
-#: China's soil-testing standard NY/T 1121.6-2006 (organic matter = organic C x 1.724).
+#: SOC per unit SOM [g C (g SOM)-1]: the van Bemmelen factor 1/1.724 = 0.58, the conventional
+#: conversion in NY/T 1121.6-2006 (土壤检测 第6部分: 土壤有机质的测定, SOM = SOC x 1.724) and in
+#: D. W. Nelson and L. E. Sommers, "Total carbon, organic carbon, and organic matter", Methods of
+#: Soil Analysis Part 3, SSSA Book Series 5, 1996, pp. 961-1010, doi:10.2136/sssabookser5.3.c34.
 SOM_TO_SOC = 0.58
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ipcc_tier1
-from models.scenarios import ScenarioResult, run_scenarios
+from models.scenarios import ScenarioResult, climatology, run_scenarios
 from models.units import C_TO_CO2
 from mrv_service.config import Settings
 from mrv_service.store.db import init_db, make_engine, session_scope
@@ -88,21 +88,22 @@ def ingest_sample(session: Session, project_json: dict, sample_dir: Path, settin
     return rows
 
 
+#: Row counts of an upload report shown in the demo summary.
+REPORT_COUNTS = (
+    "status",
+    "rows_total",
+    "rows_accepted",
+    "rows_rejected",
+    "rows_warned",
+    "rows_inserted",
+    "rows_updated",
+    "rows_unchanged",
+)
+
+
 def _report_counts(report) -> dict[str, Any]:
-    d = report.to_json() if hasattr(report, "to_json") else dict(report)
-    if isinstance(d, str):
-        d = json.loads(d)
-    keep = (
-        "status",
-        "rows_total",
-        "rows_accepted",
-        "rows_rejected",
-        "rows_warned",
-        "rows_inserted",
-        "rows_updated",
-        "rows_unchanged",
-    )
-    return {k: d[k] for k in keep if k in d}
+    d = report.to_dict()
+    return {k: d[k] for k in REPORT_COUNTS if k in d}
 
 
 def load_plots(session: Session, project: Project) -> gpd.GeoDataFrame:
@@ -206,9 +207,7 @@ def read_weather(path: Path) -> xr.Dataset:
 # --- stage 3: imagery ---------------------------------------------------------------------------
 
 
-def imagery_features(
-    settings: Settings, plots: gpd.GeoDataFrame, echo: Echo = print
-) -> tuple[xr.Dataset, dict]:
+def imagery_features(settings: Settings, plots: gpd.GeoDataFrame) -> tuple[xr.Dataset, dict]:
     """Per-plot Sentinel-2 time series over the sample county catalog (or ``MRV_STAC_URL``)."""
     from geodata.pipeline import plot_time_series
 
@@ -222,7 +221,7 @@ def imagery_features(
 
     with tqdm(desc="imagery", unit="scene", leave=False) as bar:
         ds = plot_time_series(source, plots[["plot_id", "geometry"]], dask_client=client, progress=bar.update)
-    valid = ds["usable"] if "usable" in ds else ds["valid_fraction"].notnull()
+    valid = ds["usable"]
     stats = {
         "scenes": int(ds.sizes.get("time", 0)),
         "plot_dates": int(ds.sizes.get("plot", 0) * ds.sizes.get("time", 0)),
@@ -356,7 +355,7 @@ def tier1_estimate(
     ids = plots["plot_id"].astype(str)
     tillage = ids.map(till).map({"no_till": "no_till", "reduced": "reduced_till"}).fillna("full_till")
     inputs = ids.map(res).map({"retained": "medium", "mulched": "medium"}).fillna("low")
-    clim = weather.groupby("month.month").mean("month")
+    clim = climatology(weather)
     mat = float(clim["tmp"].mean())
     map_mm = float(clim["rain"].sum())
     # PET from open-pan evaporation with RothC's own pan factor 0.75 (Coleman & Jenkinson,
@@ -417,7 +416,7 @@ def run_demo(settings: Settings, echo: Echo = print) -> dict[str, Any]:
             )
 
     t = time.perf_counter()
-    features, imagery_stats = imagery_features(settings, plots, echo)
+    features, imagery_stats = imagery_features(settings, plots)
     features.to_netcdf(out / "plot_features.nc")
     timings["imagery_s"] = time.perf_counter() - t
     echo(f"imagery: {imagery_stats['usable_plot_dates']} usable plot-dates of {imagery_stats['plot_dates']}")

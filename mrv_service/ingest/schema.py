@@ -38,9 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from models.units import KG_PER_JIN, MU_PER_HA
+
 __all__ = [
     "MU_PER_HA",
-    "JIN_KG",
+    "KG_PER_JIN",
     "FieldSpec",
     "Column",
     "PLOT_FIELDS",
@@ -68,11 +70,6 @@ __all__ = [
     "vocabulary_hint",
     "SOIL_METHODS",
 ]
-
-MU_PER_HA = 15.0
-"""Mu (亩) per hectare [mu ha-1]: 1 mu = 10,000/15 m2 (市制 unit, exact)."""
-JIN_KG = 0.5
-"""Mass of one jin (斤, 市斤) [kg] (exact)."""
 
 
 def normalise_token(value: Any) -> str:
@@ -246,7 +243,7 @@ PRODUCTS = _vocab(
 )
 """Fertiliser products with a canonical code; other names are kept as written."""
 
-_PER_AREA_MASS_KG = {"kg/ha": 1.0, "kg/mu": MU_PER_HA, "jin/mu": JIN_KG * MU_PER_HA}
+_PER_AREA_MASS_KG = {"kg/ha": 1.0, "kg/mu": MU_PER_HA, "jin/mu": KG_PER_JIN * MU_PER_HA}
 _PERCENT = {"%": 1.0, "1": 100.0}
 _FRACTION = {"1": 1.0, "%": 0.01}
 
@@ -304,7 +301,7 @@ LOG_FIELDS: dict[str, FieldSpec] = {
                 "t/ha": 1.0,
                 "kg/ha": 1e-3,
                 "kg/mu": MU_PER_HA * 1e-3,
-                "jin/mu": JIN_KG * MU_PER_HA * 1e-3,
+                "jin/mu": KG_PER_JIN * MU_PER_HA * 1e-3,
                 "t/mu": MU_PER_HA,
             },
             default_unit="t/ha",
@@ -367,7 +364,7 @@ LOG_FIELDS: dict[str, FieldSpec] = {
                 "t/mu": MU_PER_HA,
                 "kg/mu": MU_PER_HA * 1e-3,
                 "kg/ha": 1e-3,
-                "jin/mu": JIN_KG * MU_PER_HA * 1e-3,
+                "jin/mu": KG_PER_JIN * MU_PER_HA * 1e-3,
             },
             default_unit="t/ha",
             low=0.0,

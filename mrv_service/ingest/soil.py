@@ -15,6 +15,7 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.units import SOM_TO_SOC
 from mrv_service.ingest.report import UploadReport
 from mrv_service.ingest.schema import (
     SOIL_FIELDS,
@@ -30,12 +31,6 @@ from mrv_service.ingest.upload import begin_upload, read_upload_table
 from mrv_service.store.models import Plot, SoilSample
 
 __all__ = ["SOM_TO_SOC", "soc_from_som", "soc_stock_t_ha", "ingest_soil"]
-
-SOM_TO_SOC = 0.58
-"""SOC per unit SOM [1]: the van Bemmelen factor 1/1.724 = 0.58, the conventional conversion in
-NY/T 1121.6-2006 (土壤检测 第6部分: 土壤有机质的测定, SOM = SOC x 1.724) and in
-D. W. Nelson and L. E. Sommers, "Total carbon, organic carbon, and organic matter", in Methods
-of Soil Analysis Part 3, SSSA Book Series 5, 1996, pp. 961-1010, doi:10.2136/sssabookser5.3.c34."""
 
 
 def soc_from_som(som_g_kg: Any) -> Any:

@@ -69,6 +69,7 @@ from pyproj import Transformer
 from shapely import STRtree
 
 from models.errors import MRVError
+from models.units import KG_PER_JIN, MU_PER_HA, SOM_TO_SOC
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +133,6 @@ BOUNDARY_GAP_M = 0.3
 """Half-width of the unploughed ridge between neighbouring strips [m]: plots never touch."""
 VILLAGE_GAP_M = (60.0, 120.0)
 
-# Unit conversions (exact definitions; DATA_FORMATS.md section 2)
-MU_PER_HA = 15.0
-"""1 ha = 15 mu (1 mu = 666.67 m2) [mu ha-1]."""
-KG_PER_JIN = 0.5
-"""1 jin = 0.5 kg [kg jin-1]."""
-SOM_TO_SOC = 0.58
-"""SOC = SOM x 0.58 (van Bemmelen factor 1/1.724; NY/T 1121.6-2006) [1]."""
 PAN_PER_PET = 1.0 / 0.75
 """Open-pan evaporation from PET: RothC-26.3 uses 0.75 x pan evaporation as the crop
 evaporative demand (DF = rain - 0.75 E, RothC.for:232), so pan = PET / 0.75 [1]."""
