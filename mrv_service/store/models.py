@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -38,6 +39,9 @@ __all__ = [
     "ActivityRecord",
     "SoilSample",
     "Upload",
+    "WeatherStation",
+    "WeatherMonth",
+    "Run",
 ]
 
 NAMING_CONVENTION = {
@@ -94,6 +98,9 @@ class Project(Base):
     crediting_end: Mapped[dt.date] = mapped_column(Date)
     baseline_years: Mapped[list[Any]] = mapped_column(JSON, default=list)
     project_years: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The run settings the user set (imagery, weather, model, soil defaults); unset keys take
+    the documented defaults of :mod:`mrv_service.project_settings`. Never secrets."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     organisation: Mapped[Organisation] = relationship(back_populates="projects")
@@ -108,7 +115,7 @@ class Upload(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
-    """``plots``, ``logs`` or ``soil``."""
+    """``plots``, ``logs``, ``soil`` or ``weather``."""
     file_name: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[str] = mapped_column(String(200))
@@ -241,3 +248,88 @@ class SoilSample(Base):
     source_row: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class WeatherStation(Base):
+    """A weather record's station: one per project when the file names none (``station_id``
+    ``project``), else the stations the files name, with their location when given."""
+
+    __tablename__ = "weather_stations"
+    __table_args__ = (UniqueConstraint("project_id", "station_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    station_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(200))
+    lon: Mapped[float | None] = mapped_column(Float)
+    """Longitude [degree east], EPSG:4326."""
+    lat: Mapped[float | None] = mapped_column(Float)
+    """Latitude [degree north], EPSG:4326."""
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class WeatherMonth(Base):
+    """Monthly weather of one station: the RothC climate forcing, in canonical units."""
+
+    __tablename__ = "weather_months"
+    __table_args__ = (UniqueConstraint("station_pk", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_pk: Mapped[int] = mapped_column(ForeignKey("weather_stations.id", ondelete="CASCADE"))
+    month: Mapped[dt.date] = mapped_column(Date)
+    """First day of the month."""
+    tmean_degc: Mapped[float] = mapped_column(Float)
+    """Monthly mean air temperature [degC]."""
+    precip_mm: Mapped[float] = mapped_column(Float)
+    """Monthly precipitation [mm]."""
+    pan_evap_mm: Mapped[float] = mapped_column(Float)
+    """Monthly open-pan evaporation [mm] (from potential evapotranspiration when the file gave
+    that: pan = PET / 0.75, the RothC-26.3 pan factor)."""
+    evap_source: Mapped[str] = mapped_column(String(10), default="pan")
+    """``pan`` (open-pan evaporation as uploaded) or ``pet`` (converted from PET)."""
+    days: Mapped[int | None] = mapped_column(Integer)
+    """Daily records aggregated into the month; None for a monthly upload."""
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id", ondelete="SET NULL"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Run(Base):
+    """One ``mrv run`` of a project: its state, stages, timings and manifest.
+
+    At most one run per project is ``running`` (a partial unique index), which is how two runs
+    of one project at once are refused, on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_project_id", "project_id"),
+        Index(
+            "uq_runs_project_running",
+            "project_id",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    """``running``, ``succeeded`` or ``failed``."""
+    stages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """The stages this run computes (the others are carried over from the previous run)."""
+    stage: Mapped[str | None] = mapped_column(String(50))
+    """The stage in progress (or the last one reached)."""
+    seed: Mapped[int | None] = mapped_column(Integer)
+    out_dir: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Wall time per stage [s]."""
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
