@@ -1,44 +1,25 @@
-"""Shared fixtures: where the shared reference data lives, a seeded RNG, test settings."""
+"""Session fixtures: where the bundled reference data lives (``tests/data``), a seeded RNG."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _find_shared() -> Path:
-    """The project's ``shared/`` folder: ``MRV_SHARED_DIR``, else beside the checkout, else /work/shared."""
-    candidates = [os.environ.get("MRV_SHARED_DIR"), REPO.parent / "shared", "/work/shared"]
-    for c in candidates:
-        if c and (Path(c) / "reference").is_dir():
-            return Path(c)
-    raise RuntimeError(
-        "shared/ reference data not found beside the checkout nor at /work/shared; "
-        "set MRV_SHARED_DIR to the folder that holds reference/ and data/imagery/"
-    )
-
-
-SHARED = _find_shared()
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    return SHARED
+def rothc_reference_dir() -> Path:
+    """Official Rothamsted RothC-26.3 inputs and outputs (``tests/data/rothc``, see its README)."""
+    return TEST_DATA / "rothc"
 
 
 @pytest.fixture(scope="session")
-def rothc_reference_dir(shared_dir) -> Path:
-    return shared_dir / "reference" / "rothc"
-
-
-@pytest.fixture(scope="session")
-def imagery_dir(shared_dir) -> Path:
-    return shared_dir / "data" / "imagery"
+def imagery_dir() -> Path:
+    """Real Sentinel-2 fixtures, STAC items and field polygons (``tests/data/imagery``, see its README)."""
+    return TEST_DATA / "imagery"
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_scl_mask_classes(imagery_dir):
         6,
         7,
     ]
-    # the real Mol cube: only 2023-04-05 and 2023-04-15 have clear pixels (README: 2/12 dates);
+    # the real Mol cube: only 2023-04-05 and 2023-04-15 have clear pixels (imagery README: 2/12 dates);
     # 04-05 has 3900 class 4 + 272 class 5 of 4224 pixels -> 4172 clear.
     ds = xr.open_dataset(imagery_dir / "openeo-gfmap" / "cdse_sentinel2_l2a_mol-BE_2023-04.nc")
     clear = scl_valid_mask(ds["S2-L2A-SCL"].values).sum(axis=(1, 2))

@@ -24,8 +24,8 @@ FILES = {"red": "B04", "nir": "B08", "swir16": "B11", "swir22": "B12", "scl": "S
 def rt_item(imagery_dir):
     """The real Earth Search v1 item with hrefs pointing at the local COG fixtures.
 
-    Its `links` are dropped first (the README: the s3:// self link would make pystac resolve
-    local paths against s3://).
+    Its `links` are dropped first (tests/data/imagery/README.md: the s3:// self link would make
+    pystac resolve local paths against s3://).
     """
     d = json.loads((imagery_dir / "rio-tiler-pds" / SCENE / f"{SCENE}.json").read_text())
     d["links"] = []

@@ -1,6 +1,6 @@
 """RothC-26.3 against the official Rothamsted output and hand calculations.
 
-References: the shared reference cases (reference/rothc/cases/*: the official Fortran RothC_Code
+References: the reference cases (tests/data/rothc/cases/*: the official Fortran RothC_Code
 v2.0.0 re-run at full precision) and the shipped month_results.out (printed decimals). Tolerances:
 pools, SOC, CO2, SMD, a, b, c <= 1e-9 with the Fortran literals (the target is 1e-4), <= 1e-4 with
 pure double literals; radiocarbon age <= 1e-6 yr and delta14C <= 1e-7 permil with the Fortran
@@ -183,7 +183,7 @@ def test_shipped_month_results_out_to_printed_decimals(rothc_reference_dir):
 
 
 # ---------------------------------------------------------------------------------------------
-# Hand-made cases: branches the shared cases do not reach
+# Hand-made cases: branches the reference cases do not reach
 # ---------------------------------------------------------------------------------------------
 
 DOUBLE = RothCParameters.double_precision()
