@@ -23,3 +23,7 @@ class RasterReadError(MRVError, OSError):
 
 class ImageryWarning(MRVWarning):
     """A recoverable imagery problem for some plots or dates (the run goes on)."""
+
+
+class ReflectanceOffsetWarning(ImageryWarning):
+    """A scene's reflectance offset could not be determined, or its pixels say it is wrong."""

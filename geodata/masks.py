@@ -27,6 +27,9 @@ on. Unclassified (7) is off by default: before processing baseline 02.08 Sen2Cor
 "cloud low probability" [2]_, and in later baselines it still concentrates at cloud and shadow
 edges, so keeping it contaminates means more often than dropping it loses plot area.
 
+The class table itself (:data:`SCL_CLASSES`, :data:`geodata.sentinel2.SCL_CODES`) lives in
+:mod:`geodata.sentinel2`.
+
 References
 ----------
 .. [1] ESA, "Sentinel-2 MSI Level-2A Algorithm Overview / Scene Classification", Sentinel Online,
@@ -41,23 +44,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from geodata.sentinel2 import SCL_CLASSES, SCL_CODES
+
 __all__ = ["SCL_CLASSES", "MaskConfig", "scl_valid_mask"]
 
-SCL_CLASSES: dict[int, str] = {
-    0: "no_data",
-    1: "saturated_or_defective",
-    2: "dark_area_pixels",
-    3: "cloud_shadows",
-    4: "vegetation",
-    5: "not_vegetated",
-    6: "water",
-    7: "unclassified",
-    8: "cloud_medium_probability",
-    9: "cloud_high_probability",
-    10: "thin_cirrus",
-    11: "snow",
-}
-"""Sentinel-2 L2A SCL codes and class names (module reference [1])."""
+# SCL_CLASSES (code -> class name) is re-exported from geodata.sentinel2, its one home.
 
 
 @dataclass(frozen=True)
@@ -72,11 +63,11 @@ class MaskConfig:
     @property
     def keep_classes(self) -> tuple[int, ...]:
         """The SCL codes treated as valid."""
-        keep = [4, 5]
+        keep = [SCL_CODES["vegetation"], SCL_CODES["not_vegetated"]]
         if self.keep_water:
-            keep.append(6)
+            keep.append(SCL_CODES["water"])
         if self.keep_unclassified:
-            keep.append(7)
+            keep.append(SCL_CODES["unclassified"])
         return tuple(keep)
 
 

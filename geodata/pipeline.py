@@ -2,7 +2,9 @@
 
 Steps (each in its own module):
 
-1. :func:`geodata.stac.search_items` finds the scenes over the plots' bounding box.
+1. :func:`geodata.stac.search_items` finds the scenes over the plots' bounding box (at most
+   ``max_items``; a search matching more stops the run with
+   :class:`geodata.stac.TooManyItemsError`).
 2. Scenes are grouped by tile grid (EPSG code + 10 m transform). Per tile, the plots are
    reprojected to the tile's UTM zone and their exact coverage weights are computed **once**
    (:func:`geodata.zonal.coverage_weights`) on the smallest 10 m window holding them.
@@ -11,23 +13,49 @@ Steps (each in its own module):
    SCL mask (:mod:`geodata.masks`) and per-pixel indices (:mod:`geodata.features`) are applied, and
    one sparse product per date gives all plot means (:func:`geodata.zonal.gathered_stats`).
 4. Tiles x dates run in parallel with Dask (local threads by default, or a
-   ``distributed.Client``). Problems with one scene (missing asset, unreachable href, CRS
-   mismatch, no SCL) skip that scene with a :class:`SceneSkippedWarning`; plots outside every
-   scene get NaN and a :class:`PlotNotCoveredWarning`. The run goes on.
+   ``distributed.Client``).
 
-Definitions: a plot-date's ``valid_fraction`` is the coverage-weighted fraction of the plot's
-area with a clear (SCL-kept) pixel holding data in every loaded band; dates with
-``valid_fraction < min_valid_fraction`` keep their ``valid_fraction`` and ``count`` but get NaN
-means and ``usable = False``. When several scenes of one UTC day cover a plot (tile overlaps), the
-one with the largest clear area is used; the ``time`` coordinate is the earliest acquisition time
-of that day.
+Failures
+--------
+* A problem with one scene (missing band asset, unreachable or unreadable href, CRS mismatch, no
+  SCL) skips that scene with a :class:`SceneSkippedWarning`; the run goes on, and
+  ``attrs["skipped_scenes"]`` (JSON) counts the skipped scenes by reason for the run summary.
+* If **no** scene gives data (every scene skipped, or none covers a plot), the run stops with an
+  :class:`~geodata.errors.ImageryUnavailableError` that counts the reasons over all items (and
+  the items the search left out, e.g. of another collection) instead of returning an empty series.
+* Plots outside every used scene's footprint get all-NaN series and one
+  :class:`PlotNotCoveredWarning` giving the footprints' and the plots' extents.
+* Offset check: per scene, the share of clear pixels under the plots whose reflectance is below
+  :data:`NEGATIVE_REFLECTANCE_TOLERANCE` (-0.005) in any loaded band. Surface reflectance is not
+  negative and L2A noise over clear land is a few 0.001, so above
+  :data:`NEGATIVE_REFLECTANCE_MAX_SHARE` (1 %) a :class:`~geodata.errors.ReflectanceOffsetWarning`
+  says the scene's offset is likely wrong (typically the -0.1 ``BOA_ADD_OFFSET`` applied to DN of a
+  baseline before 04.00, see :mod:`geodata.stac`). Both thresholds are service choices, not
+  published values; the per-scene shares are in ``attrs["negative_reflectance_share"]``.
+
+Definitions
+-----------
+* ``observed`` (plot, date): a scene covered the plot on that day, i.e. a used scene's footprint
+  meets the plot **and** at least one of the plot's pixels holds data (not the nodata fill outside
+  the swath) in every loaded band and SCL. Cloud does not matter here.
+* ``valid_fraction``: the coverage-weighted fraction of the plot's area on a clear (SCL-kept)
+  pixel holding data in every loaded band [1]; ``count`` is the same area in 10 m pixels
+  (coverage-weighted). Both are 0 for an observed plot-date with no clear pixel (cloudy) and
+  **NaN** for a plot-date not observed.
+* ``usable``: observed and ``valid_fraction >= min_valid_fraction`` and ``count > 0``; plot-dates
+  not usable keep their ``valid_fraction`` and ``count`` but get NaN means.
+* When several scenes of one UTC day cover a plot (tile overlaps), the one with the largest clear
+  area is used (the first observing one if none is clear); the ``time`` coordinate is the earliest
+  acquisition time of that day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +67,19 @@ import numpy as np
 import shapely
 import xarray as xr
 
-from geodata.errors import CRSError, ImageryUnavailableError, ImageryWarning, PlotGeometryError
+from geodata.errors import (
+    CRSError,
+    ImageryUnavailableError,
+    ImageryWarning,
+    PlotGeometryError,
+    RasterReadError,
+    ReflectanceOffsetWarning,
+)
 from geodata.features import INDEX_ATTRS, INDEX_BANDS, compute_indices
 from geodata.masks import MaskConfig, scl_valid_mask
 from geodata.raster import grid_of, read_pixels
-from geodata.stac import ParsedItem, search_items
+from geodata.sentinel2 import BAND_NAMES, SENTINEL2_L2A_COLLECTIONS
+from geodata.stac import ParsedItem, SearchSummary, search_with_summary
 from geodata.zonal import CoverageWeights, coverage_weights, gathered_stats
 from models.errors import MRVError
 
@@ -52,6 +88,9 @@ log = logging.getLogger(__name__)
 __all__ = [
     "DEFAULT_BANDS",
     "DEFAULT_INDICES",
+    "DEFAULT_MAX_ITEMS",
+    "NEGATIVE_REFLECTANCE_MAX_SHARE",
+    "NEGATIVE_REFLECTANCE_TOLERANCE",
     "PlotNotCoveredWarning",
     "SceneSkippedWarning",
     "plot_time_series",
@@ -65,22 +104,18 @@ DEFAULT_INDICES: tuple[str, ...] = ("ndvi", "ndti", "bsi")
 DEFAULT_MIN_VALID_FRACTION = 0.8
 """Default minimum clear fraction of a plot for a usable date [1]: a project choice (not from a
 published source) so that a plot mean is dominated by clear pixels; configurable."""
+DEFAULT_MAX_ITEMS = 2000
+"""Default largest number of STAC items a run reads [1]: a service choice with headroom over the
+scenes of a county over 5 years (73 acquisitions a year per tile at the 5-day revisit, x 5 years x
+up to 4 overlapping tiles = 1,460); the same default as the project setting ``imagery.max_items``."""
+NEGATIVE_REFLECTANCE_TOLERANCE = -0.005
+"""Reflectance below which a clear pixel counts as negative [1]: a service choice, a few times the
+L2A surface-reflectance noise over land (ACIX, Doxani et al. 2018, Remote Sens. 10(2), 352), so
+noise alone hardly crosses it while a wrongly applied -0.1 offset does over any dark surface."""
+NEGATIVE_REFLECTANCE_MAX_SHARE = 0.01
+"""Share of a scene's clear pixels under the plots with negative reflectance above which its
+offset is reported as likely wrong [1] (service choice)."""
 _REFERENCE_BANDS = ("red", "nir", "blue", "green")  # 10 m bands that define the tile grid
-
-_BAND_NAMES = {
-    "coastal": "B01",
-    "blue": "B02",
-    "green": "B03",
-    "red": "B04",
-    "rededge1": "B05",
-    "rededge2": "B06",
-    "rededge3": "B07",
-    "nir": "B08",
-    "nir08": "B8A",
-    "nir09": "B09",
-    "swir16": "B11",
-    "swir22": "B12",
-}
 
 
 class SceneSkippedWarning(ImageryWarning):
@@ -88,7 +123,7 @@ class SceneSkippedWarning(ImageryWarning):
 
 
 class PlotNotCoveredWarning(ImageryWarning):
-    """Some plots lie outside every scene found; their series are all NaN."""
+    """Some plots lie outside every used scene's footprint; their series are all NaN."""
 
 
 @dataclass(frozen=True)
@@ -97,16 +132,32 @@ class _SceneResult:
     day: np.datetime64
     when: np.datetime64
     plot_index: np.ndarray
-    mean: np.ndarray | None  # (n_plots_sel, n_vars)
-    count: np.ndarray | None
-    valid_fraction: np.ndarray | None
-    problem: str | None = None
+    mean: np.ndarray | None = None  # (n_plots_sel, n_vars)
+    count: np.ndarray | None = None
+    valid_fraction: np.ndarray | None = None
+    observed: np.ndarray | None = None  # bool per plot of plot_index: some pixel holds data
+    problem: str | None = None  # per-scene warning text of a skipped scene
+    reasons: tuple[tuple[str, str], ...] = ()  # (reason key, detail) of a skipped scene
+    covers_plots: bool = True  # False: the scene (its tile) covers none of the plots
+    negative: tuple[float, int, tuple[tuple[str, float], ...]] | None = None
+    """(share of clear pixels with a negative band, clear pixels, per-band shares); None if no clear pixel."""
 
 
 @dataclass(frozen=True)
 class _TileGroup:
     key: tuple
     items: list[ParsedItem] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class _TileSetup:
+    grid: Any  # geodata.raster.Grid of the plots' window, None if not found
+    plot_index: np.ndarray
+    weights: CoverageWeights | None
+    problems: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """item id -> (reason key, message) of scenes whose grid could not be read."""
+    covers: bool | None = None
+    """False: no plot lies on the tile; True: a grid was found and plots touch it; None: unknown."""
 
 
 def _validate_plots(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -136,16 +187,24 @@ def _group_items(items: Sequence[ParsedItem]) -> list[_TileGroup]:
     return [_TileGroup(k, v) for k, v in groups.items()]
 
 
-def _tile_setup(group: _TileGroup, plots: gpd.GeoDataFrame, plots_4326: gpd.GeoSeries, needed: Sequence[str]):
-    """Find the tile grid from the first readable scene, select plots, compute coverage weights.
+def _reason_of(exc: Exception) -> str:
+    if isinstance(exc, RasterReadError):
+        return "unreadable"
+    if isinstance(exc, CRSError):
+        return "crs"
+    return "error"
 
-    Returns ``(grid, plot_index, weights, problems)``; ``grid`` is None if no scene is usable.
-    """
-    problems: list[tuple[str, str]] = []
+
+def _tile_setup(
+    group: _TileGroup, plots: gpd.GeoDataFrame, plots_4326: gpd.GeoSeries, needed: Sequence[str]
+) -> _TileSetup:
+    """Find the tile grid from the first readable scene, select plots, compute coverage weights."""
+    problems: dict[str, tuple[str, str]] = {}
+    none = np.zeros(0, np.int64)
     footprint = shapely.union_all([it.geometry for it in group.items])
     sel = np.flatnonzero(shapely.intersects(plots_4326.values, footprint))
     if len(sel) == 0:
-        return None, sel, None, problems
+        return _TileSetup(None, none, None, problems, covers=False)
     for it in group.items:
         ref_key = next((b for b in _REFERENCE_BANDS if b in it.assets and b in needed), None)
         ref_key = ref_key or next((b for b in needed if b in it.assets), None)
@@ -154,20 +213,22 @@ def _tile_setup(group: _TileGroup, plots: gpd.GeoDataFrame, plots_4326: gpd.GeoS
         try:
             grid = grid_of(it.assets[ref_key])
         except MRVError as exc:
-            problems.append((it.id, str(exc)))
+            problems[it.id] = (_reason_of(exc), str(exc))
             continue
         if grid.epsg is None:
-            problems.append((it.id, f"raster {it.assets[ref_key].href!r} has a CRS without an EPSG code"))
+            problems[it.id] = ("crs", f"raster {it.assets[ref_key].href!r} has a CRS without an EPSG code")
             continue
         geoms = plots.geometry.iloc[sel].to_crs(epsg=grid.epsg).values
         b = shapely.bounds(geoms)
         sub = grid.subgrid((np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])))
         if sub.shape[0] == 0 or sub.shape[1] == 0:
-            return None, np.zeros(0, np.int64), None, problems
+            return _TileSetup(None, none, None, problems, covers=False)  # plots beside the raster
         w = coverage_weights(geoms, sub.transform, sub.shape)
         touched = w.covered_pixels > 0
-        return sub, sel[touched], _subset_weights(w, touched), problems
-    return None, np.zeros(0, np.int64), None, problems
+        if not touched.any():
+            return _TileSetup(None, none, None, problems, covers=False)
+        return _TileSetup(sub, sel[touched], _subset_weights(w, touched), problems, covers=True)
+    return _TileSetup(None, none, None, problems, covers=None)
 
 
 def _subset_weights(w: CoverageWeights, rows: np.ndarray) -> CoverageWeights:
@@ -178,45 +239,82 @@ def _subset_weights(w: CoverageWeights, rows: np.ndarray) -> CoverageWeights:
     return CoverageWeights(m[:, used].tocsr(), w.pixels[used], w.shape, w.transform, w.plot_pixels[rows])
 
 
+def _negative_reflectance(values: dict[str, np.ndarray], clear: np.ndarray):
+    """(share of clear pixels with any band < tolerance, clear pixels, per-band shares) or None."""
+    n_clear = int(clear.sum())
+    if n_clear == 0 or not values:
+        return None
+    any_neg = np.zeros(n_clear, bool)
+    per_band = []
+    for b, v in values.items():
+        neg = v[clear] < NEGATIVE_REFLECTANCE_TOLERANCE
+        any_neg |= neg
+        per_band.append((b, float(neg.mean())))
+    return float(any_neg.mean()), n_clear, tuple(per_band)
+
+
 def _scene_stats(
     item: ParsedItem,
-    setup,
+    setup: _TileSetup,
     bands: Sequence[str],
     indices: Sequence[str],
     mask: MaskConfig,
     require_scl: bool,
 ) -> _SceneResult:
-    grid, plot_index, weights, _ = setup
     when = np.datetime64(item.datetime.astimezone(dt.UTC).replace(tzinfo=None), "ns")
     day = when.astype("datetime64[D]").astype("datetime64[ns]")
-
-    def fail(msg: str) -> _SceneResult:
-        return _SceneResult(item.id, day, when, plot_index, None, None, None, msg)
-
-    if grid is None or weights is None or len(plot_index) == 0:
-        return _SceneResult(item.id, day, when, np.zeros(0, np.int64), None, None, None, None)
+    none = np.zeros(0, np.int64)
+    if setup.covers is False:
+        return _SceneResult(item.id, day, when, none, covers_plots=False)
     needed = list(dict.fromkeys(list(bands) + [b for i in indices for b in INDEX_BANDS[i]]))
+    keys = list(item.raw_asset_keys)
+    messages: list[str] = []
+    reasons: list[tuple[str, str]] = []
     missing = [b for b in needed if b not in item.assets]
     if missing:
-        return fail(
-            f"scene {item.id!r} has no asset for band(s) {missing} (asset keys: {list(item.raw_asset_keys)}); "
+        messages.append(
+            f"scene {item.id!r} has no asset for band(s) {missing} (asset keys: {keys}); "
             "choose bands the catalog holds or fix the item"
         )
+        reasons += [(f"band:{b}", str(keys)) for b in missing]
     if "scl" not in item.assets and require_scl:
-        return fail(
-            f"scene {item.id!r} has no SCL asset (asset keys: {list(item.raw_asset_keys)}), so clouds cannot be "
+        messages.append(
+            f"scene {item.id!r} has no SCL asset (asset keys: {keys}), so clouds cannot be "
             "masked; pass require_scl=False to use it unmasked"
         )
+        reasons.append(("no_scl", str(keys)))
+    if item.id in setup.problems:
+        reason, msg = setup.problems[item.id]
+        messages.append(f"scene {item.id!r} skipped: {msg}")
+        reasons.append((reason, msg))
+    if not reasons and (setup.grid is None or setup.weights is None):
+        msg = "no scene of its tile grid could be read"
+        messages.append(f"scene {item.id!r} skipped: {msg}")
+        reasons.append(("error", msg))
+    if reasons:
+        return _SceneResult(
+            item.id, day, when, setup.plot_index, problem="; ".join(messages), reasons=tuple(reasons)
+        )
+    grid, plot_index, weights = setup.grid, setup.plot_index, setup.weights
     rows, cols = np.divmod(weights.pixels, grid.shape[1])
     try:
         values = {b: read_pixels(item.assets[b], grid, rows, cols) for b in needed}
         scl = read_pixels(item.assets["scl"], grid, rows, cols) if "scl" in item.assets else None
     except MRVError as exc:
-        return fail(f"scene {item.id!r}: {exc}")
-    ok = np.ones(rows.shape, bool)
+        return _SceneResult(
+            item.id,
+            day,
+            when,
+            plot_index,
+            problem=f"scene {item.id!r}: {exc}",
+            reasons=((_reason_of(exc), str(exc)),),
+        )
+    has_data = np.ones(rows.shape, bool)
     for v in values.values():
-        ok &= np.isfinite(v)
+        has_data &= np.isfinite(v)
+    ok = has_data.copy()
     if scl is not None:
+        has_data &= np.isfinite(scl)
         ok &= scl_valid_mask(np.nan_to_num(scl, nan=0).astype(np.int64), mask)
     idx = compute_indices(values, tuple(indices))
     stack = np.stack([values[b] for b in bands] + [idx[i] for i in indices]) if (bands or indices) else None
@@ -224,8 +322,17 @@ def _scene_stats(
         stack = np.zeros((0, rows.size))
     stats = gathered_stats(weights, stack, ok[None, :])
     common = gathered_stats(weights, ok.astype(np.float64), ok)
+    data = gathered_stats(weights, has_data.astype(np.float64), has_data)
     return _SceneResult(
-        item.id, day, when, plot_index, stats.mean, common.count[:, 0], common.valid_fraction[:, 0], None
+        item.id,
+        day,
+        when,
+        plot_index,
+        stats.mean,
+        common.count[:, 0],
+        common.valid_fraction[:, 0],
+        data.count[:, 0] > 0,
+        negative=_negative_reflectance(values, ok),
     )
 
 
@@ -245,6 +352,86 @@ def _report_progress(progress, total: int) -> None:
         progress(1)
 
 
+def _extent(geoms) -> str:
+    """``lon a..b, lat c..d`` of EPSG:4326 geometries [degree]."""
+    b = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    return f"lon {b[0]:.4f}..{b[2]:.4f}, lat {b[1]:.4f}..{b[3]:.4f}"
+
+
+_REASON_ORDER = {"no_scl": 1, "unreadable": 2, "crs": 3, "error": 4}
+
+
+def _skip_summary(skipped: Sequence[_SceneResult]) -> tuple[dict[str, int], list[str]]:
+    """Counts of skipped scenes by reason key, and the reasons in words (aggregated over items)."""
+    counts: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    for r in skipped:
+        for key, detail in dict(r.reasons).items():  # one count per item and reason
+            counts[key] += 1
+            first.setdefault(key, detail)
+    phrases = []
+    for key in sorted(counts, key=lambda k: (_REASON_ORDER.get(k, 0), k)):
+        n = counts[key]
+        items = f"{n} item{'s' if n != 1 else ''}"
+        if key.startswith("band:"):
+            phrases.append(f"band {key[5:]!r} missing in {items} (asset keys: {first[key]})")
+        elif key == "no_scl":
+            phrases.append(f"no SCL asset in {items} (asset keys: {first[key]})")
+        elif key == "unreadable":
+            phrases.append(f"{items} with unreachable or unreadable hrefs (first: {first[key]})")
+        elif key == "crs":
+            phrases.append(f"{items} with a CRS problem (first: {first[key]})")
+        else:
+            phrases.append(f"{items} failed (first: {first[key]})")
+    keys = {k.replace("band:", "missing_band:"): n for k, n in counts.items()}
+    return dict(sorted(keys.items())), phrases
+
+
+def _fixes(counts: dict[str, int]) -> str:
+    fixes = []
+    if any(k.startswith("missing_band:") for k in counts):
+        fixes.append("choose bands the catalog holds (bands=, indices=) or fix the items")
+    if "no_scl" in counts:
+        fixes.append("pass require_scl=False to use scenes without SCL unmasked")
+    if "unreadable" in counts:
+        fixes.append("check the hrefs, the network and URL signing (modifier=)")
+    if "crs" in counts:
+        fixes.append("fix the items' proj:epsg/proj:code or the files")
+    return "; ".join(fixes) if fixes else "check the catalog"
+
+
+def _nothing_usable_error(
+    items: Sequence[ParsedItem],
+    results: Sequence[_SceneResult],
+    summary: SearchSummary,
+    plots_4326: gpd.GeoSeries,
+) -> ImageryUnavailableError:
+    skipped = [r for r in results if r.problem]
+    n = len(results)
+    counts, phrases = _skip_summary(skipped)
+    no_plot = n - len(skipped)
+    extents = (
+        f"footprints {_extent([it.geometry for it in items])}; plots {_extent(plots_4326.values)} (EPSG:4326)"
+    )
+    if len(skipped) == n:
+        head = (f"all {n} scenes were skipped: " if n > 1 else "the only scene was skipped: ") + "; ".join(
+            phrases
+        )
+    elif not skipped:
+        head = f"none of the {n} scene(s) found covers any plot ({extents})"
+    else:
+        head = (
+            f"no scene gave data for the plots: {len(skipped)} of {n} scenes were skipped: "
+            + "; ".join(phrases)
+            + f"; the other {no_plot} cover none of the plots ({extents})"
+        )
+    dropped = summary.explain()
+    if dropped:
+        head += f"; the search also left out {dropped}"
+    fix = _fixes(counts) if skipped else "check the plots' location and CRS, or widen the search"
+    return ImageryUnavailableError(f"{head} (source {summary.source!r}). To fix: {fix}")
+
+
 def plot_time_series(
     catalog_or_url: str | Path,
     plots: gpd.GeoDataFrame,
@@ -254,10 +441,11 @@ def plot_time_series(
     min_valid_fraction: float = DEFAULT_MIN_VALID_FRACTION,
     bands: Sequence[str] = DEFAULT_BANDS,
     indices: Sequence[str] = DEFAULT_INDICES,
-    collections: Sequence[str] | None = ("sentinel-2-l2a",),
+    collections: Sequence[str] | None = SENTINEL2_L2A_COLLECTIONS[:1],
     mask: MaskConfig | None = None,
     require_scl: bool = True,
     modifier: Callable[[Any], Any] | None = None,
+    max_items: int | None = DEFAULT_MAX_ITEMS,
     dask_client: Any = None,
     scheduler: str = "threads",
     progress: Any = None,
@@ -281,13 +469,17 @@ def plot_time_series(
     indices : sequence of str
         Indices to report (``ndvi``, ``ndti``, ``bsi``), means of per-pixel indices.
     collections : sequence of str or None
-        STAC collections to search (None: all).
+        STAC collections to search (None: all); default ``("sentinel-2-l2a",)``.
     mask : MaskConfig, optional
         SCL classes to keep (default 4 and 5).
     require_scl : bool, default True
         Skip (with a warning) scenes without an SCL asset; if False, use them unmasked.
     modifier : callable, optional
         STAC item modifier, e.g. a Planetary Computer URL signer.
+    max_items : int or None, default 2000
+        Largest number of scenes the search may match [1] (counted after all filters, see
+        :mod:`geodata.stac`); more stops the run with :class:`geodata.stac.TooManyItemsError`.
+        None: no limit.
     dask_client : distributed.Client, optional
         Run on this cluster; otherwise the local ``scheduler`` is used.
     scheduler : str, default "threads"
@@ -302,15 +494,33 @@ def plot_time_series(
     xarray.Dataset
         Dimensions ``(plot, time)``; coordinates ``plot`` (plot ids), ``time``, ``lon``/``lat``
         (plot centroids, EPSG:4326 [degree]). Variables: each band (reflectance [1]), each index
-        [1], ``valid_fraction`` [1], ``count`` (clear pixels, coverage-weighted [1]),
-        ``usable`` (bool) and ``item_id``. ``attrs["usable_plot_dates"]`` counts usable plot-dates.
+        [1], ``observed`` (bool), ``valid_fraction`` [1] and ``count`` (clear pixels,
+        coverage-weighted [1]; both NaN where not observed), ``usable`` (bool) and ``item_id``
+        (module Definitions). ``attrs``: ``usable_plot_dates``, ``observed_plot_dates``,
+        ``n_scenes`` (scenes used), ``n_scenes_found``, ``skipped_scenes`` (JSON: ``n_skipped``,
+        ``by_reason`` counts, ``summary`` in words) and ``negative_reflectance_share`` (JSON:
+        item id -> share of clear pixels below the tolerance, scenes with a nonzero share only).
 
     Raises
     ------
     ImageryUnavailableError
-        If the search finds no scene at all.
+        If the search finds no scene (the message says which items it left out and why), or no
+        scene gives data for any plot (every scene skipped, or none covers a plot; the message
+        counts the reasons over all items).
+    geodata.stac.TooManyItemsError
+        If the search matches more than ``max_items`` scenes.
     CRSError, PlotGeometryError
         If the plots have no CRS, no ``plot_id`` or duplicate ids.
+
+    Warns
+    -----
+    SceneSkippedWarning
+        Per skipped scene, when other scenes give data.
+    PlotNotCoveredWarning
+        Once, for plots outside every used scene's footprint.
+    geodata.errors.ReflectanceOffsetWarning
+        Per scene whose clear pixels are too often negative, and once for items whose offset
+        could not be determined (:mod:`geodata.stac`).
     """
     plots = _validate_plots(plots)
     bands = tuple(bands)
@@ -323,18 +533,29 @@ def plot_time_series(
         raise ValueError(f"min_valid_fraction={min_valid_fraction!r} must be within [0, 1]")
     plots_4326 = plots.geometry.to_crs(4326)
     bbox = tuple(float(v) for v in plots_4326.total_bounds)
-    items = search_items(
+    items, summary = search_with_summary(
         catalog_or_url,
         collections=collections,
         bbox=bbox,
         datetime=datetime,
         max_cloud_cover=max_cloud_cover,
         modifier=modifier,
+        max_items=max_items,
     )
     if not items:
+        why = summary.explain()
+        if why:
+            why = f"the search read {summary.read} item(s) and left out {why}"
+        else:
+            why = "the source returned no item for these filters"
+        other = sorted(summary.other_collections)
+        fix = (
+            f"pass collections={other!r} if they hold Sentinel-2 L2A, or widen the filters"
+            if other
+            else "widen the filters (dates, cloud limit) or check the plots' location"
+        )
         raise ImageryUnavailableError(
-            f"no scene in {str(catalog_or_url)!r} for collections={collections!r}, bbox={bbox}, "
-            f"datetime={datetime!r}, max_cloud_cover={max_cloud_cover!r}; widen the filters"
+            f"no scene in {str(catalog_or_url)!r} for {summary.filters} (the plots' bbox): {why}; {fix}"
         )
     needed = list(dict.fromkeys(list(bands) + [b for i in indices for b in INDEX_BANDS[i]]))
     groups = _group_items(items)
@@ -355,10 +576,10 @@ def plot_time_series(
     if dask_client is not None:
         from distributed import as_completed
 
-        futures = dask_client.compute(setups + tasks)
-        for _ in as_completed(futures[len(setups) :]):
+        futures = dask_client.compute(tasks)
+        for _ in as_completed(futures):
             _report_progress(progress, total)
-        computed = dask_client.gather(futures)
+        results: list[_SceneResult] = list(dask_client.gather(futures))
     else:
         from dask.callbacks import Callback
 
@@ -368,26 +589,45 @@ def plot_time_series(
                 _report_progress(progress, total)
 
         with Callback(posttask=_post):
-            computed = dask.compute(*(setups + tasks), scheduler=scheduler)
-    setup_results = computed[: len(setups)]
-    results: list[_SceneResult] = list(computed[len(setups) :])
+            results = list(dask.compute(*tasks, scheduler=scheduler))
 
-    reported = set()
+    if not any(r.problem is None and r.covers_plots and len(r.plot_index) for r in results):
+        raise _nothing_usable_error(items, results, summary, plots_4326)
     for r in results:
         if r.problem:
-            reported.add(r.item_id)
             warnings.warn(SceneSkippedWarning(r.problem), stacklevel=2)
-    for _, _, _, probs in setup_results:
-        for item_id, msg in probs:
-            if item_id not in reported:  # the scene's own task usually reports the same problem
-                reported.add(item_id)
-                warnings.warn(SceneSkippedWarning(f"scene {item_id!r} skipped: {msg}"), stacklevel=2)
-    return _assemble(plots, plots_4326, results, bands, indices, mask, min_valid_fraction, catalog_or_url)
+    by_id = {it.id: it for it in items}
+    for r in results:
+        if r.problem is None and r.negative is not None and r.negative[0] > NEGATIVE_REFLECTANCE_MAX_SHARE:
+            share, n_clear, per_band = r.negative
+            band, worst = max(per_band, key=lambda bw: bw[1])
+            asset = by_id[r.item_id].assets[band]
+            warnings.warn(
+                ReflectanceOffsetWarning(
+                    f"scene {r.item_id!r}: {100 * share:.1f} % of its {n_clear} clear pixels under the plots "
+                    f"have a reflectance below {NEGATIVE_REFLECTANCE_TOLERANCE} (band {band!r}: "
+                    f"{100 * worst:.1f} %); its offset ({asset.offset:g}, from {asset.offset_source}) is "
+                    "likely wrong, probably applied to data that did not need it (DN of processing "
+                    "baselines before 04.00 carry no BOA_ADD_OFFSET); fix the item's raster:bands offset "
+                    "or s2:processing_baseline"
+                ),
+                stacklevel=2,
+            )
+    return _assemble(
+        plots, plots_4326, results, bands, indices, mask, min_valid_fraction, catalog_or_url, by_id
+    )
 
 
-def _assemble(plots, plots_4326, results, bands, indices, mask, min_valid_fraction, source) -> xr.Dataset:
+def _assemble(
+    plots, plots_4326, results, bands, indices, mask, min_valid_fraction, source, by_id
+) -> xr.Dataset:
     n = len(plots)
-    good = [r for r in results if r.problem is None and r.mean is not None and len(r.plot_index)]
+    good = [
+        r
+        for r in results
+        if r.problem is None and r.covers_plots and r.mean is not None and len(r.plot_index)
+    ]
+    skipped = [r for r in results if r.problem]
     days = sorted({r.day for r in good})
     day_pos = {d: k for k, d in enumerate(days)}
     nt = len(days)
@@ -395,6 +635,7 @@ def _assemble(plots, plots_4326, results, bands, indices, mask, min_valid_fracti
     mean = np.full((len(names), n, nt), np.nan)
     count = np.zeros((n, nt))
     vfrac = np.zeros((n, nt))
+    observed = np.zeros((n, nt), bool)
     item_id = np.full((n, nt), "", dtype=object)
     first_time = {d: min(r.when for r in good if r.day == d) for d in days}
     covered = np.zeros(n, bool)
@@ -402,25 +643,31 @@ def _assemble(plots, plots_4326, results, bands, indices, mask, min_valid_fracti
         t = day_pos[r.day]
         pi = r.plot_index
         covered[pi] = True
-        better = r.count > count[pi, t]  # keep the scene with most clear area per plot-day
+        # keep the scene with most clear area per plot-day (the first observing one if none is clear)
+        better = r.observed & ((r.count > count[pi, t]) | ~observed[pi, t])
         rows = pi[better]
         mean[:, rows, t] = r.mean[better].T
         count[rows, t] = r.count[better]
         vfrac[rows, t] = r.valid_fraction[better]
         item_id[rows, t] = r.item_id
+        observed[pi[r.observed], t] = True
     not_covered = plots["plot_id"].to_numpy()[~covered]
     if len(not_covered):
+        used = {r.item_id for r in good}
         warnings.warn(
             PlotNotCoveredWarning(
-                f"{len(not_covered)} plot(s) lie outside every scene found, their series are NaN: "
-                f"{list(not_covered[:10])}{' ...' if len(not_covered) > 10 else ''}; check their CRS and location "
-                "or widen the search"
+                f"{len(not_covered)} plot(s) lie outside every scene footprint, their series are NaN: "
+                f"{list(not_covered[:10])}{' ...' if len(not_covered) > 10 else ''}. The footprints of the "
+                f"{len(used)} scene(s) used span {_extent([by_id[i].geometry for i in sorted(used)])}; these "
+                f"plots span {_extent(plots_4326.values[~covered])} (EPSG:4326). Widen the search (dates, "
+                "collections) or check the plots' location (and their CRS if the extents are far apart)"
             ),
             stacklevel=3,
         )
-    usable = vfrac >= min_valid_fraction
-    usable &= count > 0
+    usable = observed & (vfrac >= min_valid_fraction) & (count > 0)
     mean = np.where(usable[None], mean, np.nan)
+    vfrac = np.where(observed, vfrac, np.nan)
+    count = np.where(observed, count, np.nan)
     utm = plots.geometry.to_crs(plots.geometry.estimate_utm_crs()) if n else plots.geometry
     centroids = utm.centroid.to_crs(4326) if n else plots_4326
     coords = {
@@ -437,39 +684,69 @@ def _assemble(plots, plots_4326, results, bands, indices, mask, min_valid_fracti
         else:
             attrs = {
                 "units": "1",
-                "long_name": f"surface reflectance {_BAND_NAMES.get(name, name)} ({name})",
+                "long_name": f"surface reflectance {BAND_NAMES.get(name, name)} ({name})",
                 "cell_methods": "area: mean (coverage-weighted, clear pixels)",
             }
         data_vars[name] = (("plot", "time"), mean[k], attrs)
+    data_vars["observed"] = (
+        ("plot", "time"),
+        observed,
+        {
+            "units": "1",
+            "long_name": "a scene covered the plot on that day",
+            "comment": "a used scene's footprint meets the plot and some of its pixels hold data, clear or not",
+        },
+    )
     data_vars["valid_fraction"] = (
         ("plot", "time"),
         vfrac,
-        {"units": "1", "long_name": "coverage-weighted fraction of the plot area with clear data"},
+        {
+            "units": "1",
+            "long_name": "coverage-weighted fraction of the plot area with clear data",
+            "comment": "0: observed but no clear pixel (cloudy); NaN: not observed",
+        },
     )
     data_vars["count"] = (
         ("plot", "time"),
         count,
-        {"units": "1", "long_name": "sum of coverage fractions of clear 10 m pixels (exactextract 'count')"},
+        {
+            "units": "1",
+            "long_name": "sum of coverage fractions of clear 10 m pixels (exactextract 'count')",
+            "comment": "0: observed but no clear pixel (cloudy); NaN: not observed",
+        },
     )
     data_vars["usable"] = (
         ("plot", "time"),
         usable,
-        {"units": "1", "long_name": f"valid_fraction >= {min_valid_fraction}"},
+        {"units": "1", "long_name": f"observed, valid_fraction >= {min_valid_fraction} and count > 0"},
     )
     data_vars["item_id"] = (
         ("plot", "time"),
         item_id.astype(str),
-        {"units": "1", "long_name": "STAC item the plot-date value comes from"},
+        {"units": "1", "long_name": "STAC item the plot-date value comes from ('' if not observed)"},
     )
     ds = xr.Dataset(data_vars, coords=coords)
     ds["time"].attrs["long_name"] = "earliest acquisition time of the UTC day"
+    counts, phrases = _skip_summary(skipped)
+    negative = {
+        r.item_id: round(r.negative[0], 6) for r in good if r.negative is not None and r.negative[0] > 0
+    }
     ds.attrs.update(
         {
             "usable_plot_dates": int(usable.sum()),
+            "observed_plot_dates": int(observed.sum()),
             "min_valid_fraction": float(min_valid_fraction),
             "scl_keep_classes": list(mask.keep_classes),
             "source": str(source),
             "n_scenes": len(good),
+            "n_scenes_found": len(results),
+            "skipped_scenes": json.dumps(
+                {"n_skipped": len(skipped), "by_reason": counts, "summary": "; ".join(phrases)},
+                sort_keys=True,
+            ),
+            "negative_reflectance_share": json.dumps(dict(sorted(negative.items()))),
+            "negative_reflectance_tolerance": NEGATIVE_REFLECTANCE_TOLERANCE,
+            "negative_reflectance_max_share": NEGATIVE_REFLECTANCE_MAX_SHARE,
             "index_definition": "coverage-weighted mean over clear pixels of the per-pixel index",
             "resampling_20m": "nearest neighbour by pixel centre onto the 10 m grid",
             "attribution": "Contains modified Copernicus Sentinel data",

@@ -12,10 +12,16 @@ References
    L2A DN carry ``BOA_ADD_OFFSET`` = -1000, i.e. reflectance = (DN - 1000) / 10000.
 .. [3] Element 84, Earth Search v1 ``sentinel-2-l2a`` and ``sentinel-2-c1-l2a`` collections:
    asset keys (``blue``, ``red``, ``swir16``, ``scl`` ...) and ``eo:bands`` wavelengths.
+.. [4] ESA, "Sentinel-2 MSI User Guide: Naming Convention", Sentinel Online,
+   https://sentinels.copernicus.eu/web/sentinel/user-guides/sentinel-2-msi/naming-convention
+   (and [1]_, "Product naming"): a product name ``MMM_MSIL2A_YYYYMMDDTHHMMSS_Nxxyy_ROOO_Txxxxx_
+   <discriminator>.SAFE`` carries the PDGS processing baseline as ``Nxxyy`` (``N0400`` = 04.00);
+   datatake, datastrip and granule ids end with ``_Nxx.yy``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -27,12 +33,15 @@ __all__ = [
     "REFLECTANCE_BANDS",
     "SCL_CLASSES",
     "SCL_CLASS_TABLE",
+    "SCL_CODES",
+    "QUANTIFICATION_VALUE",
     "REFLECTANCE_SCALE",
     "BOA_ADD_OFFSET_DN",
     "BOA_ADD_OFFSET",
     "OFFSET_BASELINE",
     "NODATA",
     "SENTINEL2_L2A_COLLECTIONS",
+    "baseline_from_name",
 ]
 
 
@@ -99,8 +108,14 @@ SCL_CLASS_TABLE: tuple[tuple[int, str, str], ...] = (
 SCL_CLASSES: MappingProxyType[int, str] = MappingProxyType({c: n for c, n, _ in SCL_CLASS_TABLE})
 """SCL code -> class name."""
 
-REFLECTANCE_SCALE = 1e-4
-"""L2A quantification: reflectance per DN [1 DN-1] ([1]_)."""
+SCL_CODES: MappingProxyType[str, int] = MappingProxyType({n: c for c, n, _ in SCL_CLASS_TABLE})
+"""SCL class name -> code (``SCL_CODES["vegetation"] == 4``)."""
+
+QUANTIFICATION_VALUE = 10000
+"""L2A ``BOA_QUANTIFICATION_VALUE``: DN per unit reflectance [DN] ([1]_)."""
+
+REFLECTANCE_SCALE = 1 / QUANTIFICATION_VALUE
+"""L2A quantification: reflectance per DN [1 DN-1] ([1]_); exactly the float ``1e-4``."""
 
 BOA_ADD_OFFSET_DN = -1000
 """``BOA_ADD_OFFSET`` from processing baseline 04.00 [DN] ([2]_)."""
@@ -117,3 +132,39 @@ NODATA = 0
 SENTINEL2_L2A_COLLECTIONS: tuple[str, ...] = ("sentinel-2-l2a", "sentinel-2-c1-l2a")
 """STAC collection ids of Sentinel-2 L2A that the pipeline knows ([3]_; Planetary Computer uses
 ``sentinel-2-l2a`` too)."""
+
+_NAME_BASELINE = re.compile(r"(?:^|_)N(\d{2})(\d{2})(?=_|\.|$)")
+"""``_Nxxyy_`` in a product name ([4]_)."""
+_ID_BASELINE = re.compile(r"_N(\d{2})\.(\d{2})(?=_|\.|$)")
+"""``_Nxx.yy`` at the end of a datatake, datastrip or granule id ([4]_)."""
+
+
+def baseline_from_name(name: str | None) -> tuple[int, int] | None:
+    """The processing baseline written into a Sentinel-2 product, datatake or granule name.
+
+    Parameters
+    ----------
+    name : str or None
+        A product name (``s2:product_uri``, ``s2:product_id``, Earth Search v0
+        ``sentinel:product_id``, many item ids) or a datatake/datastrip/granule id.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(major, minor)``, e.g. ``(2, 12)`` for ``N0212`` or ``N02.12``; None if the name
+        carries no baseline ([4]_).
+
+    Examples
+    --------
+    >>> baseline_from_name("S2B_MSIL2A_20190629T212529_N0212_R043_T06VVN_20201006T080531.SAFE")
+    (2, 12)
+    >>> baseline_from_name("GS2B_20190629T212529_012081_N02.12")
+    (2, 12)
+    >>> baseline_from_name("S2B_MSIL2A_20190629T212529_R043_T06VVN_20201006T080531") is None
+    True
+    """
+    if not name:
+        return None
+    text = str(name)
+    m = _NAME_BASELINE.search(text) or _ID_BASELINE.search(text)
+    return (int(m.group(1)), int(m.group(2))) if m else None

@@ -52,6 +52,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -73,6 +74,18 @@ from pyproj import Transformer
 from scipy import ndimage
 from shapely.geometry import box, mapping, shape
 
+from geodata.sentinel2 import BANDS as S2_BANDS
+from geodata.sentinel2 import (
+    BOA_ADD_OFFSET,
+    BOA_ADD_OFFSET_DN,
+    NODATA,
+    QUANTIFICATION_VALUE,
+    REFLECTANCE_SCALE,
+    SCL_CLASS_TABLE,
+    SCL_CODES,
+    SENTINEL2_L2A_COLLECTIONS,
+    Band,
+)
 from models.errors import MRVError
 
 log = logging.getLogger(__name__)
@@ -99,18 +112,13 @@ class SampleImageryError(MRVError, ValueError):
 EPSG = 32651
 """UTM zone 51N (WGS 84), the zone of Lishu County (124.37 E) [-]."""
 
-COLLECTION_ID = "sentinel-2-l2a"
+COLLECTION_ID = SENTINEL2_L2A_COLLECTIONS[0]
+"""``sentinel-2-l2a``, the Earth Search v1 collection id."""
 
-SCALE = 0.0001
-"""``raster:bands`` scale: reflectance per DN [1 DN-1] (Earth Search v1)."""
+# Scale, offset, nodata, band table and SCL codes come from geodata.sentinel2 (their one home):
+# reflectance = DN * REFLECTANCE_SCALE + BOA_ADD_OFFSET (processing baseline >= 04.00) [5]_, i.e.
+# DN = QUANTIFICATION_VALUE * reflectance - BOA_ADD_OFFSET_DN; NODATA = 0.
 
-OFFSET = -0.1
-"""``raster:bands`` offset [1]: reflectance = DN * SCALE + OFFSET (processing baseline >= 04.00) [5]_."""
-
-BOA_ADD_OFFSET = 1000
-"""DN added to 10000 * reflectance since processing baseline 04.00 [DN] [5]_."""
-
-NODATA = 0
 PROCESSING_BASELINE = "05.10"
 """All items are written as if (re)processed with baseline 05.10, as the Collection-1 reprocessing
 does for old dates, so the offset applies to every item."""
@@ -128,60 +136,45 @@ MARGIN = 300.0
 
 
 @dataclass(frozen=True)
-class _Band:
-    key: str
-    """Earth Search asset key."""
-    name: str
-    """Sentinel-2 band name (also the file stem)."""
-    title: str
-    center_wavelength: float
-    """[um] (Earth Search v1 eo:bands)."""
-    full_width_half_max: float
-    """[um]."""
-    gsd: int
-    """Ground sampling distance [m]."""
+class _Band(Band):
+    """A band of :data:`geodata.sentinel2.BANDS` with the sample's synthetic per-pixel noise."""
+
     noise_sd: float
     """Per-pixel noise standard deviation [1 reflectance], order of the L2A surface-reflectance
     uncertainty found by ACIX [4]_ (synthetic-shaped)."""
 
 
-BANDS: tuple[_Band, ...] = (
-    _Band("blue", "B02", "Blue - 10m", 0.49, 0.098, 10, 0.004),
-    _Band("green", "B03", "Green - 10m", 0.56, 0.045, 10, 0.004),
-    _Band("red", "B04", "Red - 10m", 0.665, 0.038, 10, 0.005),
-    _Band("nir", "B08", "NIR 1 - 10m", 0.842, 0.145, 10, 0.008),
-    _Band("swir16", "B11", "SWIR 1.6\u03bcm - 20m", 1.61, 0.143, 20, 0.006),
-    _Band("swir22", "B12", "SWIR 2.2\u03bcm - 20m", 2.19, 0.242, 20, 0.005),
+_NOISE_SD: dict[str, float] = {
+    "blue": 0.004,
+    "green": 0.004,
+    "red": 0.005,
+    "nir": 0.008,
+    "swir16": 0.006,
+    "swir22": 0.005,
+}
+"""Synthetic noise per band [1 reflectance] (see :attr:`_Band.noise_sd`)."""
+
+_S2_BANDS = {b.key: b for b in S2_BANDS}
+
+BANDS: tuple[_Band, ...] = tuple(
+    _Band(**dataclasses.asdict(_S2_BANDS[key]), noise_sd=sd) for key, sd in _NOISE_SD.items()
 )
 """The six reflectance bands in the order of every spectrum array below."""
 
-SCL_NO_DATA = 0
-SCL_SATURATED = 1
-SCL_DARK = 2
-SCL_CLOUD_SHADOW = 3
-SCL_VEGETATION = 4
-SCL_NOT_VEGETATED = 5
-SCL_WATER = 6
-SCL_UNCLASSIFIED = 7
-SCL_CLOUD_MEDIUM = 8
-SCL_CLOUD_HIGH = 9
-SCL_CIRRUS = 10
-SCL_SNOW = 11
-SCL_CLASSES: tuple[tuple[int, str, str], ...] = (
-    (0, "no_data", "No data"),
-    (1, "saturated_or_defective", "Saturated or defective pixel"),
-    (2, "dark_area_pixels", "Dark area pixels (cast shadows)"),
-    (3, "cloud_shadows", "Cloud shadows"),
-    (4, "vegetation", "Vegetation"),
-    (5, "not_vegetated", "Not vegetated"),
-    (6, "water", "Water"),
-    (7, "unclassified", "Unclassified"),
-    (8, "cloud_medium_probability", "Cloud medium probability"),
-    (9, "cloud_high_probability", "Cloud high probability"),
-    (10, "thin_cirrus", "Thin cirrus"),
-    (11, "snow", "Snow or ice"),
-)
-"""Sentinel-2 L2A scene classification (SCL) values [5]_."""
+SCL_NO_DATA = SCL_CODES["no_data"]
+SCL_SATURATED = SCL_CODES["saturated_or_defective"]
+SCL_DARK = SCL_CODES["dark_area_pixels"]
+SCL_CLOUD_SHADOW = SCL_CODES["cloud_shadows"]
+SCL_VEGETATION = SCL_CODES["vegetation"]
+SCL_NOT_VEGETATED = SCL_CODES["not_vegetated"]
+SCL_WATER = SCL_CODES["water"]
+SCL_UNCLASSIFIED = SCL_CODES["unclassified"]
+SCL_CLOUD_MEDIUM = SCL_CODES["cloud_medium_probability"]
+SCL_CLOUD_HIGH = SCL_CODES["cloud_high_probability"]
+SCL_CIRRUS = SCL_CODES["thin_cirrus"]
+SCL_SNOW = SCL_CODES["snow"]
+SCL_CLASSES: tuple[tuple[int, str, str], ...] = SCL_CLASS_TABLE
+"""Sentinel-2 L2A scene classification (SCL) values [5]_ (from :mod:`geodata.sentinel2`)."""
 
 NDVI_VEGETATION = 0.4
 """NDVI above which a clear land pixel is classed SCL 4 (vegetation) [1] (synthetic rule)."""
@@ -833,8 +826,9 @@ def _scl(red20: np.ndarray, nir20: np.ndarray, water20: np.ndarray, sky: _Sky) -
 
 
 def _to_dn(refl: np.ndarray) -> np.ndarray:
-    """DN = round(10000 * reflectance + BOA_ADD_OFFSET), clipped to 1..65535 (0 is nodata) [5]_."""
-    return np.clip(np.rint(refl * 10000.0 + BOA_ADD_OFFSET), 1, 65535).astype(np.uint16)
+    """DN = round(10000 * reflectance + 1000), clipped to 1..65535 (0 is nodata) [5]_."""
+    dn = np.rint(refl * float(QUANTIFICATION_VALUE) - BOA_ADD_OFFSET_DN)
+    return np.clip(dn, 1, 65535).astype(np.uint16)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -920,8 +914,8 @@ def _asset_template(band: _Band | None) -> dict[str, Any]:
                 "nodata": NODATA,
                 "data_type": "uint16",
                 "spatial_resolution": band.gsd,
-                "scale": SCALE,
-                "offset": OFFSET,
+                "scale": REFLECTANCE_SCALE,
+                "offset": BOA_ADD_OFFSET,
             }
         ],
         "roles": ["data", "reflectance"],

@@ -87,9 +87,12 @@ def test_hand_values_on_constant_scenes(const_catalog):
     h = ds.sel(plot="half")
     np.testing.assert_allclose(h["valid_fraction"].values, [1.0, 0.5], rtol=1e-9)  # via EPSG:4326 and back
     assert h["usable"].values.tolist() == [True, False] and np.isnan(float(h["red"][1]))
-    assert ds.sel(plot="outside")["valid_fraction"].values.tolist() == [0.0, 0.0]
+    # not observed (no scene covers it): valid_fraction and count NaN, not 0
+    o = ds.sel(plot="outside")
+    assert o["observed"].values.tolist() == [False, False]
+    assert np.isnan(o["valid_fraction"].values).all() and np.isnan(o["count"].values).all()
     assert ds.attrs["usable_plot_dates"] == 3
-    for v in ("red", "ndvi", "ndti", "bsi", "valid_fraction", "count"):
+    for v in ("red", "ndvi", "ndti", "bsi", "valid_fraction", "count", "observed", "usable", "item_id"):
         assert ds[v].attrs["units"] == "1"
     # lon/lat along plot: the clear plot's centre (500150, 4799675) in EPSG:32651 -> EPSG:4326
     assert float(ds.lon.sel(plot="clear")) == pytest.approx(123.0018, abs=1e-3)
@@ -101,7 +104,7 @@ def test_threshold_is_configurable_and_any_plot_crs(const_catalog):
     ds = plot_time_series(const_catalog, plots, min_valid_fraction=0.4, bands=("red",), indices=("ndvi",))
     assert ds.sel(plot="half")["red"].values == pytest.approx([0.10, 0.15])
     assert ds.attrs["usable_plot_dates"] == 4
-    assert set(ds.data_vars) == {"red", "ndvi", "valid_fraction", "count", "usable", "item_id"}
+    assert set(ds.data_vars) == {"red", "ndvi", "observed", "valid_fraction", "count", "usable", "item_id"}
 
 
 def test_failures_give_warnings_not_a_crash(tmp_path):
@@ -271,9 +274,12 @@ def test_real_worldcereal_ndti_bsi_without_scl(tmp_path, imagery_dir):
         cat, plots, bands=("red", "swir16", "swir22"), indices=("ndti", "bsi"), require_scl=False
     )
     months = pd.DatetimeIndex(ds.time.values).strftime("%Y-%m").tolist()
-    assert (
-        ds["valid_fraction"].isel(time=[months.index("2020-12"), months.index("2021-01")]).values.max() == 0.0
-    )
+    # every pixel is nodata: the scenes' footprints meet the plots but hold no data for them, so
+    # these plot-dates are not observed (valid_fraction NaN), unlike a cloudy date (0)
+    empty = [months.index("2020-12"), months.index("2021-01")]
+    assert not ds["observed"].isel(time=empty).values.any()
+    assert np.isnan(ds["valid_fraction"].isel(time=empty).values).all()
+    assert ds["observed"].drop_isel(time=empty).values.all()
     k = months.index("2021-03")
     r = {b: nc[v].values[k].astype(float) * 1e-4 for b, v in vm.items()}
     for name, arr in (
