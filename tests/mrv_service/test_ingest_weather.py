@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from models.rothc import RothCParameters
+from models.weather import missing_months
 from mrv_service.ingest import IngestError
 from mrv_service.ingest.weather import (
     PAN_PER_PET,
@@ -23,7 +24,6 @@ from mrv_service.ingest.weather import (
     month_range,
     month_start,
     parse_month,
-    weather_coverage,
 )
 from mrv_service.sample.generator import WEATHER_COLUMNS, _simulate_weather
 from mrv_service.store.db import session_scope
@@ -140,20 +140,23 @@ def test_month_helpers_and_coverage():
     with pytest.raises(ValueError):
         ddmm_to_degrees(4375)  # 75 minutes
 
+    # coverage of the run's period is models.weather.missing_months, per station, as YYYY-MM
     months = {
         "54157": [dt.date(2023, m, 1) for m in range(1, 13)],
         "54161": [dt.date(2023, m, 1) for m in (1, 2, 5, 6, 7, 8, 9, 10, 11)],
     }
-    assert weather_coverage(months, dt.date(2023, 1, 15), dt.date(2023, 12, 31)) == {
+    assert {
+        sid: missing_months(have, dt.date(2023, 1, 15), dt.date(2023, 12, 31)) for sid, have in months.items()
+    } == {
         "54157": [],
-        "54161": [dt.date(2023, 3, 1), dt.date(2023, 4, 1), dt.date(2023, 12, 1)],
+        "54161": ["2023-03", "2023-04", "2023-12"],
     }
     import pandas as pd
 
     frame = pd.DataFrame({"station_id": ["a", "a"], "month": pd.to_datetime(["2024-01-01", "2024-03-01"])})
-    assert weather_coverage(frame, "2024-01", "2024-03") == {"a": [dt.date(2024, 2, 1)]}
-    with pytest.raises(ValueError, match="before needed_start"):
-        weather_coverage(months, "2024-01", "2023-01")
+    assert {
+        sid: missing_months(g["month"], "2024-01", "2024-03") for sid, g in frame.groupby("station_id")
+    } == {"a": ["2024-02"]}
 
 
 # --------------------------------------------------------------------------- accepted files
