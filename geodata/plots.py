@@ -11,9 +11,15 @@ The checks follow the data contract ``docs/DATA_FORMATS.md`` section 1:
 * invalid geometries are repaired with :func:`shapely.make_valid` (a warning) unless the repair
   changes the area by more than :data:`REPAIR_AREA_TOLERANCE` or leaves no single polygon (an error,
   e.g. a self-intersecting "bow-tie");
+* every coordinate a finite number (NaN or infinite vertices are errors);
 * area in [:data:`MIN_AREA_HA`, :data:`MAX_AREA_HA`] ha, computed in the plot's UTM zone;
+* inside China (:data:`CHINA_BOUNDS`), with swapped longitude/latitude recognised as such, and,
+  when a region centre is given, within ``max_distance_km`` of it;
 * overlaps between plots above :data:`OVERLAP_FRACTION_TOLERANCE` of the smaller plot or above
-  :data:`OVERLAP_AREA_TOLERANCE_M2` are errors.
+  :data:`OVERLAP_AREA_TOLERANCE_M2` are errors;
+* a re-upload that moves (nearly) all stored plots by one vector longer than
+  :data:`SHIFT_MIN_M` is an error for the file as a whole (:func:`detect_set_shift`), named as the
+  GCJ-02 offset of Chinese map apps when it is that (:mod:`geodata.gcj02`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geodata.errors import CRSError
+from geodata.gcj02 import gcj02_offset
 
 __all__ = [
     "MIN_AREA_HA",
@@ -36,9 +43,19 @@ __all__ = [
     "OVERLAP_FRACTION_TOLERANCE",
     "OVERLAP_AREA_TOLERANCE_M2",
     "CHINA_BOUNDS",
+    "SHIFT_MIN_M",
+    "SHIFT_MIN_PLOTS",
+    "SHIFT_AGREEMENT",
+    "GCJ02_MATCH_M",
     "PlotIssue",
     "PlotGeometryCheck",
+    "SetShift",
     "check_crs",
+    "in_china",
+    "looks_swapped",
+    "distance_km",
+    "compass_direction",
+    "detect_set_shift",
     "to_wgs84",
     "utm_epsg",
     "project_to_utm",
@@ -60,7 +77,24 @@ OVERLAP_AREA_TOLERANCE_M2 = 10.0
 """Overlap tolerated between two plots regardless of their size [m2] (digitising noise)."""
 CHINA_BOUNDS = (73.0, 18.0, 135.5, 54.0)
 """Envelope of mainland China (lon_min, lat_min, lon_max, lat_max) [degree]; plots outside it
-get a warning, most often a sign of swapped lat/lon axes."""
+are rejected (the service covers China only). A point whose x lies in the latitude range and
+y in the longitude range is recognised as swapped axes (:func:`looks_swapped`)."""
+SHIFT_MIN_M = 30.0
+"""A re-uploaded plot set that moved as a whole by more than this [m] is rejected (a service
+choice: re-digitising the same boundary moves it by metres, a datum or map-app offset by tens
+to hundreds of metres)."""
+SHIFT_MIN_PLOTS = 3
+"""Stored plots a re-upload must repeat before a common shift is judged [1] (with one or two
+plots a common vector says nothing about the set)."""
+SHIFT_AGREEMENT = 0.9
+"""Share of the repeated plots that must have moved by the common vector [1] ("nearly all")."""
+SHIFT_SPREAD_M = 15.0
+"""A plot moved "by the common vector" when its shift lies within this [m], or within 15 % of
+the common shift if that is more, of the median shift (the GCJ-02 offset itself varies by about
++-25 m across a county, see :mod:`geodata.gcj02`)."""
+GCJ02_MATCH_M = 25.0
+"""A common shift is named the GCJ-02 offset when the median distance [m] between each plot's
+shift and the GCJ-02 offset at that plot is below this (digitising on a map app adds metres)."""
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 CGCS2000 = pyproj.CRS.from_epsg(4490)
@@ -72,8 +106,9 @@ _REEXPORT = "re-export it with EPSG:4326 (WGS 84) or EPSG:4490 (CGCS2000)"
 class PlotIssue:
     """One problem found with one plot."""
 
-    index: int
-    """Position of the plot in the input arrays (0-based)."""
+    index: int | None
+    """Position of the plot in the input arrays (0-based); ``None`` for a problem of the file as a
+    whole (e.g. a shift of the whole plot set), which rejects every plot."""
     plot_id: str | None
     """External plot id, when known."""
     field: str
@@ -103,13 +138,20 @@ class PlotGeometryCheck:
     issues: tuple[PlotIssue, ...]
     """Errors and warnings, in input order."""
 
+    shift: SetShift | None = None
+    """The common shift of the re-uploaded plots against their stored boundaries, when judged
+    (:func:`detect_set_shift`); an error issue (index ``None``) when it is too large."""
+
     @property
     def ok(self) -> np.ndarray:
-        """Boolean mask of plots without an error."""
+        """Boolean mask of plots without an error (all False after a file-level error)."""
         bad = np.zeros(len(self.geometry), dtype=bool)
         for issue in self.issues:
             if issue.severity == "error":
-                bad[issue.index] = True
+                if issue.index is None:
+                    bad[:] = True
+                else:
+                    bad[issue.index] = True
         return ~bad
 
     @property
@@ -162,6 +204,12 @@ def check_crs(crs: Any, source: str = "the file") -> pyproj.CRS:
         epsg = crs.to_epsg()
         if epsg in _ACCEPTED_GEOGRAPHIC:
             return crs
+        # 3D variants (a GPS export in GeoJSON reads as EPSG:4979 or OGC:CRS84h; EPSG:4480 is
+        # CGCS2000 3D) and OGC:CRS84 (WGS 84 with lon/lat order): the same datum, Z is dropped
+        flat = crs.to_2d()
+        for accepted in (WGS84, CGCS2000):
+            if flat.equals(accepted, ignore_axis_order=True):
+                return accepted
         raise CRSError(
             f"file {source} uses the geographic CRS {crs.name!r} (EPSG:{epsg}), which is not accepted "
             f"because its datum shift to WGS 84 is uncertain; {_REEXPORT}"
@@ -344,6 +392,168 @@ def _fmt_ha(x: float) -> str:
     return f"{x:.4g} ha"
 
 
+def in_china(lon: Any, lat: Any) -> np.ndarray:
+    """True where a point lies inside :data:`CHINA_BOUNDS` (longitude/latitude [degree])."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    lon_min, lat_min, lon_max, lat_max = CHINA_BOUNDS
+    return (lon >= lon_min) & (lon <= lon_max) & (lat >= lat_min) & (lat <= lat_max)
+
+
+def looks_swapped(x: Any, y: Any) -> np.ndarray:
+    """True where (x, y) reads as (latitude, longitude) of a place in China.
+
+    x within China's latitude range and y within its longitude range (:data:`CHINA_BOUNDS`): the
+    two ranges do not overlap (18-54 vs 73-135.5 degree), so such a point cannot be a longitude/
+    latitude pair in China but is one with the axes swapped.
+    """
+    return in_china(y, x)
+
+
+def distance_km(lon: Any, lat: Any, lon0: float, lat0: float) -> np.ndarray:
+    """Geodesic distance [km] on the WGS 84 ellipsoid from (lon0, lat0) to each point (pyproj.Geod)."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    _, _, dist = pyproj.Geod(ellps="WGS84").inv(
+        np.full(lon.shape, float(lon0)), np.full(lat.shape, float(lat0)), lon, lat
+    )
+    return np.asarray(dist, dtype=float) / 1000.0
+
+
+_COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+
+
+def compass_direction(east: float, north: float) -> str:
+    """The 8-point compass name of a shift (``north-east`` ...)."""
+    bearing = float(np.degrees(np.arctan2(east, north))) % 360.0
+    return _COMPASS[int((bearing + 22.5) // 45.0) % 8]
+
+
+@dataclasses.dataclass(frozen=True)
+class SetShift:
+    """The common shift of re-uploaded plots against their stored boundaries."""
+
+    n_common: int
+    """Plots of the upload that are already stored (and valid in both) [1]."""
+    n_moved: int
+    """Of these, the plots that moved by the common vector [1]."""
+    east_m: float
+    """Median shift towards the east [m] (negative: west)."""
+    north_m: float
+    """Median shift towards the north [m] (negative: south)."""
+    gcj02: str | None
+    """``"to_gcj02"`` when the shift is the GCJ-02 offset (the new file is in GCJ-02),
+    ``"from_gcj02"`` when it is the offset reversed (the stored plots were GCJ-02), else None."""
+    gcj02_east_m: float = float("nan")
+    """Median GCJ-02 offset at the plots, east [m]."""
+    gcj02_north_m: float = float("nan")
+    """Median GCJ-02 offset at the plots, north [m]."""
+
+    @property
+    def distance_m(self) -> float:
+        """Length of the common shift [m]."""
+        return float(np.hypot(self.east_m, self.north_m))
+
+    @property
+    def direction(self) -> str:
+        """Compass direction of the common shift."""
+        return compass_direction(self.east_m, self.north_m)
+
+    @property
+    def whole_set(self) -> bool:
+        """True when (nearly) all repeated plots moved alike by more than :data:`SHIFT_MIN_M`."""
+        return (
+            self.n_common >= SHIFT_MIN_PLOTS
+            and self.n_moved >= SHIFT_AGREEMENT * self.n_common
+            and self.distance_m > SHIFT_MIN_M
+        )
+
+
+def _east_north(lon0: np.ndarray, lat0: np.ndarray, lon1: np.ndarray, lat1: np.ndarray):
+    az, _, dist = pyproj.Geod(ellps="WGS84").inv(lon0, lat0, lon1, lat1)
+    az = np.radians(np.asarray(az, dtype=float))
+    dist = np.asarray(dist, dtype=float)
+    return dist * np.sin(az), dist * np.cos(az)
+
+
+def detect_set_shift(old_lon: Any, old_lat: Any, new_lon: Any, new_lat: Any) -> SetShift:
+    """How far and how uniformly plots moved between their stored and uploaded boundaries.
+
+    Parameters
+    ----------
+    old_lon, old_lat : array_like
+        Centroids of the stored plots [degree, EPSG:4326].
+    new_lon, new_lat : array_like
+        Centroids of the same plots in the upload, in the same order [degree, EPSG:4326].
+
+    Returns
+    -------
+    SetShift
+        The median east/north shift [m], how many plots moved by it (within
+        :data:`SHIFT_SPREAD_M` or 15 % of it), and whether it is the GCJ-02 offset of Chinese map
+        apps (:func:`geodata.gcj02.gcj02_offset`) or that offset reversed, judged per plot within
+        :data:`GCJ02_MATCH_M`. :attr:`SetShift.whole_set` says whether it is an error.
+    """
+    old_lon, old_lat = np.asarray(old_lon, dtype=float), np.asarray(old_lat, dtype=float)
+    new_lon, new_lat = np.asarray(new_lon, dtype=float), np.asarray(new_lat, dtype=float)
+    n = len(old_lon)
+    if n == 0:
+        return SetShift(0, 0, 0.0, 0.0, None)
+    east, north = _east_north(old_lon, old_lat, new_lon, new_lat)
+    me, mn = float(np.median(east)), float(np.median(north))
+    spread = max(SHIFT_SPREAD_M, 0.15 * float(np.hypot(me, mn)))
+    moved = int(np.count_nonzero(np.hypot(east - me, north - mn) <= spread))
+    ge, gn = gcj02_offset(old_lon, old_lat)
+    gcj = None
+    if float(np.median(np.hypot(east - ge, north - gn))) < GCJ02_MATCH_M:
+        gcj = "to_gcj02"
+    elif float(np.median(np.hypot(east + ge, north + gn))) < GCJ02_MATCH_M:
+        gcj = "from_gcj02"
+    return SetShift(n, moved, me, mn, gcj, float(np.median(ge)), float(np.median(gn)))
+
+
+def _shift_issue(shift: SetShift, crs_name: str) -> PlotIssue:
+    """The file-level error for a plot set that moved as a whole."""
+    moved = (
+        f"all {shift.n_common}"
+        if shift.n_moved == shift.n_common
+        else f"{shift.n_moved} of the {shift.n_common}"
+    )
+    head = (
+        f"{moved} plots already stored moved as a whole by {shift.distance_m:.0f} m towards the "
+        f"{shift.direction} (east {shift.east_m:+.0f} m, north {shift.north_m:+.0f} m) from their "
+        f"stored boundaries; re-digitising moves a boundary by metres, not the whole set alike"
+    )
+    offset = f"(east {shift.gcj02_east_m:+.0f} m, north {shift.gcj02_north_m:+.0f} m here)"
+    if shift.gcj02 == "to_gcj02":
+        message = (
+            f"{head}. The shift is the GCJ-02 offset of Chinese map apps {offset}: this file holds "
+            "GCJ-02 (火星坐标) coordinates, e.g. digitised on Amap/Tencent/Google Maps China, not "
+            f"{crs_name}"
+        )
+        fix = (
+            "convert the file from GCJ-02 to WGS-84 (EPSG:4326) or CGCS2000 (EPSG:4490) before "
+            "uploading, or digitise the plots on imagery in WGS-84/CGCS2000"
+        )
+    elif shift.gcj02 == "from_gcj02":
+        message = (
+            f"{head}. The shift is the GCJ-02 offset of Chinese map apps reversed {offset}: the "
+            "stored plots look like GCJ-02 (火星坐标) coordinates and this file like WGS-84/CGCS2000"
+        )
+        fix = (
+            "if this file is right, the stored plots were GCJ-02: ask the project administrator to "
+            "remove them, then upload this file; otherwise convert this file to WGS-84/CGCS2000"
+        )
+    else:
+        message = head
+        fix = (
+            f"check the file's CRS (it says {crs_name}) and datum, or whether the file was shifted in "
+            "editing; if the stored boundaries are the wrong ones, ask the project administrator to "
+            "remove them before uploading the corrected set"
+        )
+    return PlotIssue(None, None, "geometry", "error", message, fix)
+
+
 def check_plot_geometries(
     geoms: Sequence[BaseGeometry | None] | np.ndarray,
     crs: Any,
@@ -357,13 +567,17 @@ def check_plot_geometries(
     repair_tolerance: float = REPAIR_AREA_TOLERANCE,
     fraction_tolerance: float = OVERLAP_FRACTION_TOLERANCE,
     area_tolerance_m2: float = OVERLAP_AREA_TOLERANCE_M2,
+    region_centre: tuple[float, float] | None = None,
+    max_distance_km: float | None = None,
+    region_label: str = "the region centre ({lon:.4f}, {lat:.4f})",
+    region_fix: str = "check the coordinates and the CRS of the file, or the region centre",
 ) -> PlotGeometryCheck:
     """Validate, repair and measure plot polygons.
 
     Parameters
     ----------
     geoms : array of shapely geometries (or None)
-        One geometry per plot, in ``crs``.
+        One geometry per plot, in ``crs``; a Z coordinate is dropped.
     crs : CRS-like
         The file's CRS; checked with :func:`check_crs` (raises :class:`~geodata.errors.CRSError`).
     plot_ids : sequence of str, optional
@@ -372,13 +586,23 @@ def check_plot_geometries(
         File name for messages.
     existing_wgs84, existing_ids : optional
         Plots already stored (EPSG:4326) that the new plots must not overlap; plots whose id is
-        among ``plot_ids`` are replaced by the new upload and are not compared.
+        among ``plot_ids`` are replaced by the new upload and are not compared for overlaps, but
+        their shift as a set is judged (:func:`detect_set_shift`).
     min_area_ha, max_area_ha : float
         Accepted area range [ha].
     repair_tolerance : float
         Largest relative area change of a repair [1].
     fraction_tolerance, area_tolerance_m2 : float
         Overlap tolerances (see :func:`find_overlaps`).
+    region_centre : (lon, lat), optional
+        Centre of the project's region [degree, EPSG:4326]; with ``max_distance_km`` a plot whose
+        centroid lies farther from it is an error.
+    max_distance_km : float, optional
+        Largest distance of a plot centroid from ``region_centre`` [km].
+    region_label : str
+        How messages name the centre: a format string with ``{lon}`` and ``{lat}``.
+    region_fix : str
+        The fix given for a plot too far from the centre.
 
     Returns
     -------
@@ -399,9 +623,30 @@ def check_plot_geometries(
     clean = np.empty(n, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     geoms = shapely.force_2d(np.where(missing, None, geoms))
+    # NaN/Inf vertices first: GEOS validity and area functions fail or warn on them
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    bad_vertex = ~np.isfinite(coords).all(axis=1)
+    nonfinite = np.zeros(n, dtype=bool)
+    first_bad: dict[int, int] = {}
+    if bad_vertex.any():
+        nonfinite[owner[bad_vertex]] = True
+        starts = np.searchsorted(owner, np.arange(n))
+        for k in np.flatnonzero(bad_vertex)[::-1]:
+            first_bad[int(owner[k])] = int(k)
+        geoms = np.where(nonfinite, None, geoms)
+        for i, k in first_bad.items():
+            x, y = coords[k]
+            add(
+                i,
+                "error",
+                f"has a vertex that is not a number: vertex {k - starts[i] + 1} is ({x}, {y})",
+                "remove or correct the broken vertex (NaN or infinite coordinates) and re-export the file",
+            )
     valid = shapely.is_valid(geoms)
     types = shapely.get_type_id(geoms)  # 3 Polygon, 6 MultiPolygon, -1 missing
     for i in range(n):
+        if nonfinite[i]:
+            continue
         if missing[i]:
             add(i, "error", "has no geometry", "draw the plot boundary as a polygon or remove the feature")
             continue
@@ -458,6 +703,21 @@ def check_plot_geometries(
             g = parts[0]
         clean[i] = g
 
+    # Swapped axes in a geographic file: x in China's latitude range, y in its longitude range
+    if crs.is_geographic and (~rejected).any():
+        idx = np.flatnonzero(~rejected)
+        b = shapely.bounds(clean[idx])
+        swapped = looks_swapped(b[:, 0], b[:, 1]) & looks_swapped(b[:, 2], b[:, 3])
+        for i, (x0, y0) in zip(idx[swapped], b[swapped, :2], strict=True):
+            add(
+                int(i),
+                "error",
+                f"has x {x0:.4f} and y {y0:.4f}: longitude and latitude look swapped (x is in "
+                "China's latitude range, y in its longitude range)",
+                "swap the axes so that x is the longitude (east) and y the latitude (north), then "
+                "re-export the file",
+            )
+
     ok = ~rejected
     out = np.full(n, None, dtype=object)
     area = np.full(n, np.nan)
@@ -484,6 +744,10 @@ def check_plot_geometries(
         cen = shapely.centroid(wgs)
         lon[ok], lat[ok] = shapely.get_x(cen), shapely.get_y(cen)
 
+    check_region = region_centre is not None and max_distance_km is not None
+    dist = np.full(n, np.nan)
+    if check_region and ok.any():
+        dist[ok] = distance_km(lon[ok], lat[ok], region_centre[0], region_centre[1])
     for i in np.flatnonzero(ok):
         if not (min_area_ha <= area[i] <= max_area_ha):
             add(
@@ -493,14 +757,22 @@ def check_plot_geometries(
                 "check the CRS and the boundary (a plot in degrees read as metres, or a field block "
                 "digitised as one plot); split large blocks into plots",
             )
-        elif not (
-            CHINA_BOUNDS[0] <= lon[i] <= CHINA_BOUNDS[2] and CHINA_BOUNDS[1] <= lat[i] <= CHINA_BOUNDS[3]
-        ):
+        elif not in_china(lon[i], lat[i]):
             add(
                 int(i),
-                "warning",
+                "error",
                 f"lies at lon {lon[i]:.4f}, lat {lat[i]:.4f}, outside China",
-                "check that the file stores longitude as x and latitude as y (axis order)",
+                "check the coordinates and the CRS of the file (x is the longitude, y the latitude); "
+                "the service covers plots in China only",
+            )
+        elif check_region and dist[i] > max_distance_km:
+            add(
+                int(i),
+                "error",
+                f"lies {dist[i]:.1f} km from "
+                f"{region_label.format(lon=region_centre[0], lat=region_centre[1])}, farther than "
+                f"the {max_distance_km:g} km allowed",
+                region_fix,
             )
 
     ok = ~rejected
@@ -536,10 +808,32 @@ def check_plot_geometries(
                 "correct the shared boundary so that the plots do not overlap (or remove the duplicate plot)",
             )
 
-    issues.sort(key=lambda x: x.index)
+    # The set as a whole against the stored boundaries of the same plot ids
+    shift = None
+    if existing_wgs84 is not None and len(existing_wgs84) and existing_ids is not None:
+        stored = {x: k for k, x in enumerate(existing_ids) if x is not None}
+        pairs = [(i, stored[ids[i]]) for i in np.flatnonzero(ok) if ids[i] in stored]
+        if pairs:
+            new_i = np.array([p[0] for p in pairs])
+            ex_geoms = np.asarray(existing_wgs84, dtype=object)[[p[1] for p in pairs]]
+            usable = ~(shapely.is_missing(ex_geoms) | shapely.is_empty(ex_geoms))
+            ex_cen = shapely.centroid(ex_geoms[usable])
+            shift = detect_set_shift(
+                shapely.get_x(ex_cen), shapely.get_y(ex_cen), lon[new_i[usable]], lat[new_i[usable]]
+            )
+            if shift.whole_set:
+                issues.append(_shift_issue(shift, crs.name))
+
+    issues.sort(key=lambda x: -1 if x.index is None else x.index)
     area[rejected] = np.nan
     out[rejected] = None
     epsg[rejected] = 0
     return PlotGeometryCheck(
-        geometry=out, area_ha=area, centroid_lon=lon, centroid_lat=lat, utm_epsg=epsg, issues=tuple(issues)
+        geometry=out,
+        area_ha=area,
+        centroid_lon=lon,
+        centroid_lat=lat,
+        utm_epsg=epsg,
+        issues=tuple(issues),
+        shift=shift,
     )

@@ -23,6 +23,11 @@ fuel           diesel [L per plot]
 =============  ===========================================================================
 
 ``diesel`` [L per plot] and ``notes`` are accepted on any row.
+
+Text values are checked against where they are stored: ``method`` against the size of its
+column, the fertiliser ``product`` and the ``cover_crop`` species against the room left for them
+in the record's natural key (:data:`DISCRIMINATOR_MAX_LENGTH`), ``notes`` against the service's
+limit (:attr:`~mrv_service.ingest.schema.FieldSpec.max_length`).
 """
 
 from __future__ import annotations
@@ -49,12 +54,20 @@ from mrv_service.ingest.schema import (
     number_cell,
     parse_date,
     parse_id,
+    stored_length,
+    text_cell,
     vocabulary_hint,
 )
 from mrv_service.ingest.upload import begin_upload, read_upload_table
 from mrv_service.store.models import ActivityRecord, Plot
 
-__all__ = ["ingest_logs", "RELEVANT_FIELDS", "UREA_N_CONTENT_PCT", "natural_key"]
+__all__ = [
+    "ingest_logs",
+    "RELEVANT_FIELDS",
+    "UREA_N_CONTENT_PCT",
+    "natural_key",
+    "DISCRIMINATOR_MAX_LENGTH",
+]
 
 UREA_N_CONTENT_PCT = 46.0
 """N content of urea [%] used when a urea row gives no N content: total N >= 46.0 % for
@@ -74,6 +87,15 @@ RELEVANT_FIELDS: dict[str, tuple[str, ...]] = {
 """Attribute fields kept per activity (``diesel`` and ``notes`` are kept on every row)."""
 _ALWAYS = ("diesel", "notes")
 _METHODS = {"tillage": TILLAGE_METHODS, "residue": RESIDUE_METHODS}
+
+DISCRIMINATOR_MAX_LENGTH = (
+    stored_length(ActivityRecord, "natural_key")
+    - len("YYYY-MM-DD||")
+    - max(len(a) for a in set(ACTIVITIES.values()))
+)
+"""Longest free-text discriminator of a natural key (the fertiliser product, the cover-crop
+species) [characters]: the ``natural_key`` column's size less ``date|activity|`` for the longest
+activity code (300 - 12 - 10 = 278 today), so that any key fits its column."""
 
 
 def natural_key(
@@ -213,7 +235,12 @@ def ingest_logs(
                 )
         elif not is_blank(raw_method):
             token = normalise_token(raw_method)
-            method = TILLAGE_METHODS.get(token) or RESIDUE_METHODS.get(token) or str(raw_method).strip()
+            method = TILLAGE_METHODS.get(token) or RESIDUE_METHODS.get(token)
+            if method is None:
+                try:
+                    method = text_cell(raw_method, "the method", stored_length(ActivityRecord, "method"))
+                except CellError as exc:
+                    err("method", exc.message, exc.fix)
 
         attrs: dict[str, Any] = {}
         bad: set[str] = set()
@@ -249,7 +276,12 @@ def ingest_logs(
         for name in ("product", "cover_crop", "notes"):
             raw = cell(name)
             if not is_blank(raw):
-                text = str(raw).strip()
+                limit = LOG_FIELDS[name].max_length if name == "notes" else DISCRIMINATOR_MAX_LENGTH
+                try:
+                    text = text_cell(raw, LOG_FIELDS[name].label, limit)
+                except CellError as exc:
+                    err(name, exc.message, exc.fix)
+                    continue
                 attrs[name] = PRODUCTS.get(normalise_token(text), text) if name == "product" else text
 
         if activity is not None:
@@ -329,6 +361,12 @@ def _check_activity(activity: str, crop: str | None, attrs: dict[str, Any], bad:
 
     Fields in ``bad`` already have an error in this row and are not reported again as missing.
     """
+    if activity == "harvest" and attrs.get("yield") == 0.0:
+        warn(
+            "yield",
+            "a yield of 0: recorded as a failed harvest",
+            "if the harvest did not fail, enter the yield with its unit",
+        )
     if activity in ("sowing", "harvest") and crop is None:
         warn("crop", f"a {activity} row without a crop", "enter the crop (作物), e.g. maize/玉米")
     elif activity == "fertiliser":

@@ -5,13 +5,21 @@ One upload is one transaction: every feature is validated first, and any error r
 file (nothing written, the upload recorded as rejected with its report). Writes are bulk
 ``INSERT``/``UPDATE`` statements keyed on (project, plot_id), so the same plots uploaded again
 change nothing.
+
+Besides the geometry, the ingest checks what only it knows: the project's region (plots farther
+than the setting ``plots.max_distance_km`` from ``region.lon``/``region.lat`` are errors), the
+sizes of the store columns the attributes go to (:func:`~mrv_service.ingest.schema.text_cell`),
+and the text encoding of a Shapefile without a ``.cpg`` file (:func:`dbf_encoding`).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import math
 import re
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +32,28 @@ from geodata.errors import CRSError
 from geodata.plots import check_crs, check_plot_geometries
 from models.errors import MRVError
 from mrv_service.ingest.report import UploadReport
-from mrv_service.ingest.schema import PLOT_FIELDS, is_blank, map_headers, parse_id
+from mrv_service.ingest.schema import (
+    PLOT_FIELDS,
+    CellError,
+    is_blank,
+    map_headers,
+    parse_id,
+    stored_length,
+    text_cell,
+)
 from mrv_service.ingest.upload import begin_upload
+from mrv_service.project_settings import effective_settings
 from mrv_service.store.models import Farmer, Plot, PlotFlag
 
-__all__ = ["ingest_plots", "read_plot_file", "hash_national_id", "PLOT_FILE_SUFFIXES"]
+__all__ = [
+    "ingest_plots",
+    "read_plot_file",
+    "dbf_encoding",
+    "hash_national_id",
+    "PLOT_FILE_SUFFIXES",
+    "PlotFileEncodingError",
+    "project_region",
+]
 
 PLOT_FILE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
 """Accepted plot file types: GeoJSON, GeoPackage, zipped Shapefile (or a bare ``.shp``)."""
@@ -39,6 +64,27 @@ _NATIONAL_ID = re.compile(r"^\d{17}[\dX]$")
 
 class IngestSettingsError(MRVError, ValueError):
     """An ingest was called without a setting it needs (e.g. the national-id salt)."""
+
+
+class PlotFileEncodingError(MRVError, ValueError):
+    """A Shapefile's attribute table has no ``.cpg`` file and is neither UTF-8 nor GB18030 text;
+    ``fix`` says what to do."""
+
+    def __init__(self, message: str, fix: str):
+        super().__init__(f"{message}; {fix}")
+        self.message = message
+        self.fix = fix
+
+
+_STORED = {
+    "plot_id": (Plot, "external_id"),
+    "farmer_id": (Farmer, "external_id"),
+    "farmer_name": (Farmer, "name"),
+    "village": (Farmer, "village"),
+    "county": (Plot, "county"),
+    "cropping_system": (Plot, "cropping_system"),
+}
+"""Where each text attribute of a plot file is stored (its size is read from the model)."""
 
 
 def hash_national_id(national_id: str, salt: str) -> str:
@@ -53,24 +99,184 @@ def hash_national_id(national_id: str, salt: str) -> str:
     return hashlib.sha256(f"{salt}:{norm}".encode()).hexdigest()
 
 
+_GBK_LDIDS = (0x4D, 0x7A)
+"""dBase language driver ids that declare code page 936 (GBK); GDAL decodes those itself."""
+
+
+def _dbf_text_values(data: bytes) -> list[bytes]:
+    """The non-ASCII values of the character (``C``) fields of a dBase table, as raw bytes.
+
+    dBase III layout: record count (bytes 4-7), header and record length (8-9, 10-11), 32-byte
+    field descriptors from byte 32 up to a 0x0D terminator (type at 11, width at 16; character
+    fields wider than 255 use byte 17 as the high byte, as shapelib writes them); each record
+    starts with a deletion flag byte.
+    """
+    if len(data) < 33 or re.search(rb"[\x80-\xff]", data[32:]) is None:
+        return []
+    n_records = int.from_bytes(data[4:8], "little")
+    header_len = int.from_bytes(data[8:10], "little")
+    record_len = int.from_bytes(data[10:12], "little")
+    fields, pos, offset = [], 32, 1
+    while pos + 32 <= min(header_len, len(data)) and data[pos] != 0x0D:
+        kind = chr(data[pos + 11])
+        width = data[pos + 16] + (256 * data[pos + 17] if kind == "C" else 0)
+        if kind == "C":
+            fields.append((offset, width))
+        offset += width
+        pos += 32
+    out = []
+    for r in range(n_records):
+        rec = data[header_len + r * record_len : header_len + (r + 1) * record_len]
+        if len(rec) < record_len:
+            break
+        for off, width in fields:
+            value = rec[off : off + width].rstrip(b" \x00")
+            if re.search(rb"[\x80-\xff]", value):
+                out.append(value)
+    return out
+
+
+def _decodes(values: list[bytes], encoding: str) -> bool:
+    """True when every value decodes (a character cut at the end of a full field is tolerated)."""
+    for v in values:
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(v, final=False)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def dbf_encoding(path: str | Path) -> tuple[str | None, str | None]:
+    """The encoding to read a Shapefile's attributes with when it has no ``.cpg`` file.
+
+    Without a ``.cpg`` file (and without a dBase language driver id naming GBK) GDAL decodes the
+    DBF as ISO-8859-1, so Chinese text written by Chinese GIS software (GBK by default) or as
+    UTF-8 silently becomes mojibake. The raw DBF bytes (beside the ``.shp`` or inside the
+    ``.zip``) decide: UTF-8 if they decode as UTF-8, else GB18030 (a superset of GBK) with a
+    warning.
+
+    Parameters
+    ----------
+    path : path
+        A ``.shp`` or a ``.zip`` holding a Shapefile; other files give ``(None, None)``.
+
+    Returns
+    -------
+    encoding : str or None
+        ``UTF-8`` or ``GB18030`` to pass to the reader; None to leave it to GDAL (a ``.cpg``
+        file, a GBK language driver id, or ASCII text only).
+    note : str or None
+        A warning for the report (text read as GB18030).
+
+    Raises
+    ------
+    PlotFileEncodingError
+        When the text is neither UTF-8 nor GB18030.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    tables: list[tuple[str, bytes]] = []
+    if suffix == ".shp":
+        siblings = {p.name.lower(): p for p in path.parent.iterdir() if p.stem.lower() == path.stem.lower()}
+        dbf = siblings.get(f"{path.stem.lower()}.dbf")
+        if dbf is not None and f"{path.stem.lower()}.cpg" not in siblings:
+            tables.append((dbf.name, dbf.read_bytes()))
+    elif suffix == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = {n.lower(): n for n in zf.namelist()}
+                for low in names:
+                    if low.endswith(".shp"):
+                        stem = low[:-4]
+                        if f"{stem}.dbf" in names and f"{stem}.cpg" not in names:
+                            dbf = names[f"{stem}.dbf"]
+                            tables.append((dbf.rsplit("/", 1)[-1], zf.read(dbf)))
+        except (zipfile.BadZipFile, OSError):
+            return None, None  # the reader reports an unreadable zip
+    values: list[bytes] = []
+    names_ = []
+    for name, data in tables:
+        if len(data) > 29 and data[29] in _GBK_LDIDS:
+            continue
+        found = _dbf_text_values(data)
+        if found:
+            values.extend(found)
+            names_.append(name)
+    if not values:
+        return None, None
+    dbf_names = ", ".join(names_)
+    if _decodes(values, "utf-8"):
+        return "UTF-8", None
+    if _decodes(values, "gb18030"):
+        return "GB18030", (
+            f"the attribute table {dbf_names} has no .cpg file naming its encoding and is not UTF-8; "
+            "it was read as GBK/GB18030 (the default of Chinese GIS software): check that names "
+            "read right, and add a .cpg file holding GBK (or re-export as UTF-8) to be sure"
+        )
+    raise PlotFileEncodingError(
+        f"the attribute table {dbf_names} has no .cpg file naming its encoding, and its text is "
+        "neither UTF-8 nor GBK/GB18030, so names and villages cannot be read",
+        "add a .cpg file beside the .dbf naming its encoding (a text file holding e.g. GBK or "
+        "UTF-8), or re-export the layer as a UTF-8 Shapefile or a GeoPackage",
+    )
+
+
 def read_plot_file(path: str | Path):
     """Read a plot file into a GeoDataFrame (geopandas with the pyogrio engine).
 
-    A ``.zip`` is read through GDAL's ``/vsizip/`` (``zip://``). Returns the frame and a list
-    of warnings GDAL raised while reading.
+    A ``.zip`` is read through GDAL's ``/vsizip/`` (``zip://``). A Shapefile without a ``.cpg``
+    file is read in the encoding its bytes show (:func:`dbf_encoding`). Returns the frame and a
+    list of warnings for the report: GDAL's (prefixed ``GDAL:``) and the encoding note.
+
+    Raises
+    ------
+    PlotFileEncodingError
+        A Shapefile without ``.cpg`` whose text is neither UTF-8 nor GB18030.
     """
     import geopandas
 
     path = Path(path)
     target = f"zip://{path}" if path.suffix.lower() == ".zip" else str(path)
+    encoding, note = dbf_encoding(path)
+    kwargs = {"encoding": encoding} if encoding else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        gdf = geopandas.read_file(target, engine="pyogrio")
-    return gdf, [str(w.message) for w in caught]
+        gdf = geopandas.read_file(target, engine="pyogrio", **kwargs)
+    notes = [
+        f"GDAL: {w.message}"
+        for w in caught
+        # NaN/Inf vertices make shapely warn while decoding; the geometry check names them
+        if not (issubclass(w.category, RuntimeWarning) and "invalid value encountered" in str(w.message))
+    ]
+    return gdf, notes + ([note] if note else [])
 
 
 def _as_text(value: Any) -> str | None:
     return None if is_blank(value) else str(value).strip()
+
+
+def project_region(project: Any) -> tuple[tuple[float, float] | None, float]:
+    """The project's region centre and the largest distance of a plot or sample from it.
+
+    Returns
+    -------
+    centre : (lon, lat) or None
+        ``region.lon``/``region.lat`` of ``project.json`` [degree, EPSG:4326]; None when absent
+        or not a usable longitude/latitude (then no distance is checked).
+    max_distance_km : float
+        The project setting ``plots.max_distance_km`` [km] (default 60 km).
+    """
+    max_km = float(effective_settings(project.settings)["plots.max_distance_km"])
+    region = project.region
+    if not isinstance(region, dict):
+        return None, max_km
+    try:
+        lon, lat = float(region["lon"]), float(region["lat"])
+    except (KeyError, TypeError, ValueError):
+        return None, max_km
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        return None, max_km
+    return (lon, lat), max_km
 
 
 def ingest_plots(
@@ -120,10 +326,12 @@ def ingest_plots(
         )
     try:
         gdf, notes = read_plot_file(path)
+    except PlotFileEncodingError as exc:
+        run.reject(None, exc.message, exc.fix)
     except Exception as exc:  # pyogrio/GDAL raise DataSourceError, OSError, ...
         run.reject(None, f"cannot be read as a vector file ({exc})", "re-export it as GeoJSON or GeoPackage")
     for note in notes:
-        report.warning(None, None, f"GDAL: {note}")
+        report.warning(None, None, note)
     report.rows_total = len(gdf)
     if len(gdf) == 0:
         report.error(None, None, "holds no features", "export the plot layer with its polygons")
@@ -146,11 +354,22 @@ def ingest_plots(
     farmer_ids = [parse_id(v) for v in col("farmer_id")]
     farmer_names, villages = [_as_text(v) for v in col("farmer_name")], [_as_text(v) for v in col("village")]
     national_ids = [_as_text(v) for v in col("national_id")]
-    counties = [_as_text(v) or project.county for v in col("county")]
+    county_given = [_as_text(v) for v in col("county")]
     cropping = [_as_text(v) for v in col("cropping_system")]
+    values_of = {
+        "plot_id": plot_ids,
+        "farmer_id": farmer_ids,
+        "farmer_name": farmer_names,
+        "village": villages,
+        "county": county_given,
+        "cropping_system": cropping,
+    }
 
     def label(i: int) -> str:
-        return f"feature {i + 1} (plot_id {plot_ids[i]})" if plot_ids[i] else f"feature {i + 1}"
+        pid = plot_ids[i]
+        if pid and len(pid) > 40:
+            pid = pid[:40] + "..."
+        return f"feature {i + 1} (plot_id {pid})" if pid else f"feature {i + 1}"
 
     def err(i: int, column: str, message: str, fix: str) -> None:
         report.error(i + 1, column, message, fix, plot_id=plot_ids[i], row_label=label(i))
@@ -159,6 +378,21 @@ def ingest_plots(
         report.warning(i + 1, column, message, fix, plot_id=plot_ids[i], row_label=label(i))
 
     # -- attributes -------------------------------------------------------------------------
+    # text written to sized store columns: PostgreSQL would refuse what SQLite keeps
+    too_long: set[int] = set()
+    for name, (model, column) in _STORED.items():
+        if name not in columns:
+            continue
+        values, limit = values_of[name], stored_length(model, column)
+        for i, v in enumerate(values):
+            try:
+                text_cell(v, PLOT_FIELDS[name].label, limit)
+            except CellError as exc:
+                err(i, columns[name].header, exc.message, exc.fix)
+                if name in ("plot_id", "farmer_id"):
+                    too_long.add(i)
+    counties = [c or project.county for c in county_given]
+
     stored = session.execute(
         select(
             Plot.id, Plot.external_id, Plot.farmer_id, Plot.geometry_wkt, Plot.county, Plot.cropping_system
@@ -181,6 +415,8 @@ def ingest_plots(
     fid_col = columns["farmer_id"].header
     for i in range(len(gdf)):
         pid, fid = plot_ids[i], farmer_ids[i]
+        if i in too_long:
+            continue
         if pid is None:
             err(i, pid_col, "plot_id is empty", "give every plot a unique plot_id (地块编号)")
         elif pid in first_seen:
@@ -227,6 +463,7 @@ def ingest_plots(
     # -- geometry ---------------------------------------------------------------------------
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     existing = shapely.from_wkt([r.geometry_wkt for r in stored]) if stored else None
+    centre, max_km = project_region(project)
     check = check_plot_geometries(
         geoms,
         crs,
@@ -234,9 +471,17 @@ def ingest_plots(
         source=path.name,
         existing_wgs84=existing,
         existing_ids=[r.external_id for r in stored],
+        region_centre=centre,
+        max_distance_km=max_km,
+        region_label="the project's county centre ({lon:.4f}, {lat:.4f}) given in project.json",
+        region_fix="check the coordinates and the CRS of the file, or the project's region "
+        "(region.lon/lat in project.json; the distance allowed is the setting plots.max_distance_km)",
     )
     for issue in check.issues:
-        (err if issue.severity == "error" else warn)(issue.index, "geometry", issue.message, issue.fix)
+        if issue.index is None:  # the file as a whole (e.g. the plot set moved)
+            report.error(None, "geometry", issue.message, issue.fix)
+        else:
+            (err if issue.severity == "error" else warn)(issue.index, "geometry", issue.message, issue.fix)
     report.issues.sort(key=lambda x: (x.row is not None, x.row or 0))
 
     run.reject_if_errors()
@@ -308,7 +553,10 @@ def ingest_plots(
             report.unchanged += 1
     report.inserted, report.updated = run.write_rows(Plot, new_rows, changed_rows)
 
-    # ingest warnings become open flags on the plots written now (replacing older ingest flags)
+    # ingest warnings become open flags on the plots written now (replacing older ingest flags);
+    # the flag kind names the canonical field, not the header as written (any length)
+    field_of = {c.header: name for name, c in columns.items()}
+    kind_limit = stored_length(PlotFlag, "kind") or 50
     touched_set = set(touched)
     flagged = [i for i in report.warnings if i.plot_id in touched_set and i.row is not None]
     if touched:
@@ -333,7 +581,7 @@ def ingest_plots(
                     {
                         "plot_id": pk[i.plot_id],
                         "source": "ingest",
-                        "kind": f"plot_{i.column}",
+                        "kind": f"plot_{field_of.get(i.column, i.column)}"[:kind_limit],
                         "severity": "warning",
                         "status": "open",
                         "message": str(i),

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import MRVError
+from mrv_service.store.locks import lock_project
 from mrv_service.store.models import Project, Upload
 
 __all__ = [
@@ -299,11 +300,15 @@ def finish_upload(
     """Commit an accepted upload, or roll back and record a rejected one, then raise.
 
     The data writes and the ``Upload`` row form one transaction: on errors everything pending is
-    rolled back, the ``Upload`` is recorded as rejected with its report (committed on its own),
-    and :class:`IngestError` is raised.
+    rolled back, the ``Upload`` is recorded as rejected with its report (committed on its own,
+    in a transaction that takes the project lock again:
+    :func:`~mrv_service.store.locks.lock_project`), and :class:`IngestError` is raised.
     """
     if report.has_errors:
         session.rollback()
+        # the rejected Upload row is written under the project lock too: on SQLite a transaction
+        # that reads (the expired project) and then writes must begin with BEGIN IMMEDIATE
+        project = lock_project(session, project)
         report.status = REJECTED
         report.inserted = report.updated = report.unchanged = 0
         record_upload(session, project, report)

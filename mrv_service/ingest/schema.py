@@ -19,11 +19,19 @@ Unit conversions (exact by definition of the units):
 
 Plausible ranges are rejection thresholds for typing and unit mistakes chosen for this service
 (not literature values): N 0-600 kg N/ha and yield 0-25 t/ha per the project brief; the others
-are stated with each field.
+are stated with each field. Numeric fields also have a floor for positive values
+(:attr:`FieldSpec.min_positive`): zero may be meaningful (no fertiliser, a failed harvest), but
+a value between zero and the floor is almost always a unit mistake (9.5 t/ha typed under a kg/ha
+header reads as 0.0095 t/ha) and is rejected naming the likely mistake.
+
+Text written to a store column of limited size is checked against that size, read from the
+SQLAlchemy model (:func:`stored_length`, :func:`text_cell`), so that PostgreSQL (which would
+raise) and SQLite (which would keep any length) behave alike.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import datetime as dt
@@ -32,12 +40,15 @@ import math
 import re
 import unicodedata
 import warnings
+import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from models.errors import MRVError
 from models.units import KG_PER_JIN, MU_PER_HA
 
 __all__ = [
@@ -65,10 +76,15 @@ __all__ = [
     "read_table",
     "TableError",
     "CellError",
+    "FormulaCell",
     "number_cell",
+    "text_cell",
+    "stored_length",
+    "column_name",
     "is_blank",
     "vocabulary_hint",
     "SOIL_METHODS",
+    "CSV_FIELD_LIMIT",
 ]
 
 
@@ -144,6 +160,17 @@ class FieldSpec:
     """Lowest plausible value in the canonical unit."""
     high: float | None = None
     """Highest plausible value in the canonical unit."""
+    min_positive: float | None = None
+    """Smallest plausible non-zero value in the canonical unit (per ha for per-plot amounts): a
+    value with 0 < value < min_positive is rejected as a likely unit mistake (see
+    :attr:`floor_hint`). A service choice, stated with each field."""
+    zero_ok: bool = True
+    """Whether 0 is a possible value (no fertiliser, a failed harvest); False for SOC and SOM."""
+    floor_hint: str = ""
+    """The unit mistake that most often gives a value below :attr:`min_positive` (for messages)."""
+    max_length: int | None = None
+    """Longest text [characters] of a text field stored without a column size (inside JSON); fields
+    stored in a sized column are checked against the column (:func:`stored_length`)."""
     required: bool = False
     """The column must be present in the file."""
     vocabulary: Mapping[str, str] | None = None
@@ -307,6 +334,13 @@ LOG_FIELDS: dict[str, FieldSpec] = {
             default_unit="t/ha",
             low=0.0,
             high=25.0,
+            # Floor 0.3 t/ha (service choice): below it a maize, wheat, rice or soybean harvest is
+            # not a harvest (soybean, the lowest-yielding crop here, gives ~2-3 t/ha); 0 stays
+            # possible (a failed harvest, with a warning). 0.0095 is what 9.5 t/ha typed under a
+            # kg/ha header gives, 0.0036 the same typed under jin/mu.
+            min_positive=0.3,
+            floor_hint="a yield in t/ha entered under a kg/ha or jin/mu header (9.5 t/ha read as "
+            "9.5 kg/ha gives 0.0095 t/ha)",
         ),
         FieldSpec(
             "product", ("肥料品种", "肥料", "fertiliser_product", "fertilizer_product"), label="the product"
@@ -322,6 +356,10 @@ LOG_FIELDS: dict[str, FieldSpec] = {
             default_unit="kg/ha",
             low=0.0,
             high=3000.0,
+            # Floor 1 kg/ha (service choice): even a foliar spray (e.g. KH2PO4 at 100-200 g/mu =
+            # 1.5-3 kg/ha) is above it; 0.3 is what 0.3 t/ha typed under a kg/ha header gives.
+            min_positive=1.0,
+            floor_hint="a rate in t/ha entered under a kg/ha header (0.3 t/ha read as 0.3 kg/ha)",
         ),
         FieldSpec(
             "n_content",
@@ -344,6 +382,10 @@ LOG_FIELDS: dict[str, FieldSpec] = {
             default_unit="kg/ha",
             low=0.0,
             high=600.0,
+            # Floor 1 kg N/ha (service choice): a foliar urea spray (0.5 kg/mu at 46 % N) gives
+            # ~3.5 kg N/ha; 0.18 is what 180 kg N/ha written in t/ha gives.
+            min_positive=1.0,
+            floor_hint="an N rate written in t/ha under a kg/ha header (0.18 for 180 kg N/ha)",
         ),
         FieldSpec(
             "manure_type",
@@ -369,6 +411,11 @@ LOG_FIELDS: dict[str, FieldSpec] = {
             default_unit="t/ha",
             low=0.0,
             high=300.0,
+            # Floor 0.1 t/ha fresh (service choice): commercial organic fertiliser pellets go on
+            # at 100-300 kg/mu = 1.5-4.5 t/ha, farmyard manure at 15-45 t/ha; 0.03 is what 30 t/ha
+            # typed under a kg/ha header gives.
+            min_positive=0.1,
+            floor_hint="a rate in t entered under a kg header (30 t/ha read as 30 kg/ha gives 0.03 t/ha)",
         ),
         # Carbon content of fresh manure; bound 0-60 % (pure organic matter is ~58 % C).
         FieldSpec(
@@ -381,6 +428,10 @@ LOG_FIELDS: dict[str, FieldSpec] = {
             default_unit="%",
             low=0.0,
             high=60.0,
+            # Floor 0.5 % of fresh mass (service choice): dilute slurry (~2 % dry matter, ~40 % C
+            # of it) holds ~0.8 % C; 0.08 is what 8 % written as a fraction gives.
+            min_positive=0.5,
+            floor_hint="a fraction entered in a % column (0.08 for 8 %)",
         ),
         # Nitrogen content of fresh manure; bound 0-10 % (service choice; poultry manure ~2-5 %).
         FieldSpec(
@@ -393,6 +444,10 @@ LOG_FIELDS: dict[str, FieldSpec] = {
             default_unit="%",
             low=0.0,
             high=10.0,
+            # Floor 0.05 % of fresh mass (service choice): dilute slurry holds ~0.1-0.3 % N; 0.015
+            # is what 1.5 % written as a fraction gives.
+            min_positive=0.05,
+            floor_hint="a fraction entered in a % column (0.015 for 1.5 %)",
         ),
         # Irrigation depth per event; bound 0-500 mm (service choice; a flood irrigation is ~100 mm).
         FieldSpec(
@@ -405,6 +460,10 @@ LOG_FIELDS: dict[str, FieldSpec] = {
             default_unit="mm",
             low=0.0,
             high=500.0,
+            # Floor 1 mm (service choice): less wets the surface only (drip events are ~5-10 mm);
+            # 0.06 is what 60 mm written in m gives.
+            min_positive=1.0,
+            floor_hint="a depth in m entered under a mm header (0.06 for 60 mm)",
         ),
         FieldSpec("cover_crop", ("覆盖作物", "cover_crop_species"), label="the cover crop"),
         # Diesel per plot [L]; per-area units are multiplied by the plot area. Bound: 0-200 L/ha
@@ -420,8 +479,14 @@ LOG_FIELDS: dict[str, FieldSpec] = {
             per_area=frozenset({"l/ha", "l/mu"}),
             low=0.0,
             high=200.0,
+            # Floor 0.5 L/ha, checked per hectare (service choice): the lightest tractor pass
+            # (spraying) uses ~1 L/ha; 0.005 is what 5 L written in m3 gives.
+            min_positive=0.5,
+            floor_hint="an amount in m3 entered under a litre header (0.005 for 5 L)",
         ),
-        FieldSpec("notes", ("备注", "note", "comment", "comments"), label="the notes"),
+        # Notes are kept in the record's JSON attributes (no column size); the service keeps at
+        # most 1000 characters (a remark, not a document: reports and flags quote it).
+        FieldSpec("notes", ("备注", "note", "comment", "comments"), label="the notes", max_length=1000),
     )
 }
 """Fields of an activity log (DATA_FORMATS.md section 2)."""
@@ -435,17 +500,25 @@ SOIL_FIELDS: dict[str, FieldSpec] = {
                   units={"": 1.0, "°": 1.0, "deg": 1.0, "degree": 1.0}, low=-180.0, high=180.0),
         FieldSpec("lat", ("纬度", "latitude", "y"), kind="number", label="the latitude", unit="degree_north",
                   units={"": 1.0, "°": 1.0, "deg": 1.0, "degree": 1.0}, low=-90.0, high=90.0),
-        FieldSpec("date", ("采样日期", "日期", "sampling_date"), kind="date", label="the sampling date"),
+        FieldSpec("date", ("采样日期", "日期", "sampling_date"), kind="date", label="the sampling date",
+                  required=True),
         FieldSpec("depth_top", ("上层深度", "top", "depth_from"), kind="number", label="the top depth", unit="cm",
                   units={"cm": 1.0, "m": 100.0, "mm": 0.1}, default_unit="cm", low=0.0, high=300.0, required=True),
         FieldSpec("depth_bottom", ("下层深度", "bottom", "depth_to"), kind="number", label="the bottom depth",
                   unit="cm", units={"cm": 1.0, "m": 100.0, "mm": 0.1}, default_unit="cm", low=0.0, high=300.0,
                   required=True),
         # SOC / SOM [g/kg]; bounds 0-600 and 0-1000 g/kg (physical limits of the mass fraction).
+        # Floors (service choice): 1 g/kg SOC (0.1 %) and 1.7 g/kg SOM (= 1 / 0.58); cropland soils
+        # to 30 cm hold more, even sandy ones (~2-5 g/kg); 0.012 is 12 g/kg written as a fraction.
+        # Zero is no possible SOC content.
         FieldSpec("soc", ("有机碳", "soc_g_kg", "organic_carbon"), kind="number", label="the SOC content",
-                  unit="g kg-1", units={"g/kg": 1.0, "%": 10.0}, default_unit="g/kg", low=0.0, high=600.0),
+                  unit="g kg-1", units={"g/kg": 1.0, "%": 10.0}, default_unit="g/kg", low=0.0, high=600.0,
+                  min_positive=1.0, zero_ok=False,
+                  floor_hint="a fraction entered as g/kg (0.012 for 12 g/kg = 1.2 %)"),
         FieldSpec("som", ("有机质", "som_g_kg", "organic_matter"), kind="number", label="the SOM content",
-                  unit="g kg-1", units={"g/kg": 1.0, "%": 10.0}, default_unit="g/kg", low=0.0, high=1000.0),
+                  unit="g kg-1", units={"g/kg": 1.0, "%": 10.0}, default_unit="g/kg", low=0.0, high=1000.0,
+                  min_positive=1.7, zero_ok=False,
+                  floor_hint="a fraction entered as g/kg (0.025 for 25 g/kg = 2.5 %)"),
         # Bulk density 0.5-2.0 g/cm3 (DATA_FORMATS.md section 3).
         FieldSpec("bulk_density", ("容重", "bd"), kind="number", label="the bulk density", unit="g cm-3",
                   units={"g/cm3": 1.0, "t/m3": 1.0, "kg/m3": 1e-3}, default_unit="g/cm3", low=0.5, high=2.0),
@@ -487,8 +560,20 @@ def split_header(header: Any) -> tuple[str, str | None]:
     return text, None
 
 
-class TableError(ValueError):
-    """A file cannot be read as a table (raised by :func:`read_table`, turned into a report error)."""
+class TableError(MRVError, ValueError):
+    """A file cannot be read as a table (raised by :func:`read_table`, turned into a report error).
+
+    ``message`` says what is wrong and ``fix`` what to do; ``row`` (as a spreadsheet shows it,
+    header = 1) and ``column`` (the header, or the column letter) locate it when known.
+    ``str(exc)`` is the message and the fix together.
+    """
+
+    def __init__(self, message: str, fix: str = "", *, row: int | None = None, column: str | None = None):
+        super().__init__(f"{message}; {fix}" if fix else message)
+        self.message = message
+        self.fix = fix
+        self.row = row
+        self.column = column
 
 
 def map_headers(
@@ -674,9 +759,26 @@ def vocabulary_hint(vocabulary: Mapping[str, str]) -> str:
 
 # --------------------------------------------------------------------------- table reader
 
+CSV_FIELD_LIMIT = csv.field_size_limit()
+"""Longest CSV cell read [characters]: Python's default (131,072), kept on purpose. No field of
+these tables comes near it (the longest stored text is a few hundred characters); a cell that
+long is a quote (") opened and never closed, and is reported as that with its row."""
+
+_QUOTE_FIX = (
+    "close the quote or delete it; in CSV a cell holding quotes, commas or line breaks must be "
+    'wrapped in double quotes with each quote inside doubled ("") - saving from Excel or WPS as '
+    '"CSV UTF-8" does this'
+)
+
 
 def _decode(data: bytes, file: str) -> tuple[str, str | None]:
-    """Text of a CSV (UTF-8, with or without BOM; GB18030 as a fallback with a warning)."""
+    """Text of a CSV (UTF-8, with or without BOM; UTF-16 with BOM, as Excel's "Unicode text";
+    GB18030 as a fallback with a warning)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "the file is UTF-16 (Excel 'Unicode text'); it was read as such"
+        except UnicodeDecodeError as exc:
+            raise TableError(f"{file} is not valid UTF-16 text; save it as CSV UTF-8") from exc
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
@@ -687,6 +789,280 @@ def _decode(data: bytes, file: str) -> tuple[str, str | None]:
         raise TableError(f"{file} is neither UTF-8 nor GB18030 text; save it as CSV UTF-8") from exc
 
 
+def column_name(index: int) -> str:
+    """Spreadsheet column letter of a 0-based column index (0 -> ``A``, 27 -> ``AB``)."""
+    name = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+def _quote_scan(line: str, delimiter: str) -> tuple[int, str] | None:
+    """Where a CSV line's quoting goes wrong: ``(cell index, "unclosed" | "stray")`` or None.
+
+    ``unclosed``: a cell opens a quote that the line does not close; ``stray``: text follows the
+    closing quote of a quoted cell (``"ab"c``).
+    """
+    line = line.rstrip("\r\n")
+    i, cell, n = 0, 0, len(line)
+    while i <= n:
+        if i < n and line[i] == '"':
+            j = i + 1
+            while True:
+                k = line.find('"', j)
+                if k < 0:
+                    return cell, "unclosed"
+                if line[k + 1 : k + 2] == '"':
+                    j = k + 2
+                    continue
+                if k + 1 < n and line[k + 1] != delimiter:
+                    return cell, "stray"
+                i = k + 1
+                break
+        k = line.find(delimiter, i)
+        if k < 0:
+            return None
+        i, cell = k + 1, cell + 1
+    return None  # pragma: no cover - the loop returns
+
+
+def _csv_rows(text: str, file: str) -> list[list[Any]]:
+    """Parse CSV text strictly, turning quoting problems into :class:`TableError` with the row.
+
+    Python's csv module reads an unclosed quote silently to the end of the file (or until a later
+    quote), swallowing the rows in between into one cell; ``strict=True`` raises instead, and a
+    cell that spans lines which look like whole rows is caught here as well.
+    """
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[Any]] = []
+    starts: list[int] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _csv_error(exc, text, start, reader.line_num, len(rows) + 1, rows, delimiter) from None
+        rows.append(row)
+        starts.append(start)
+    if rows:
+        width = len(rows[0])
+        threshold = max(3, (width - 1) // 2)
+        for k, row in enumerate(rows[1:], start=1):
+            for c, value in enumerate(row):
+                if "\n" not in value and "\r" not in value:
+                    continue
+                lines = value.splitlines()
+                rowlike = [ln for ln in lines[1:] if ln.count(delimiter) >= threshold]
+                if rowlike:
+                    last = starts[k] + len(lines) - 1
+                    raise TableError(
+                        f"this cell spans lines {starts[k]}-{last} of the file and holds what look like "
+                        f'whole rows ({rowlike[0][:60]!r}): a quote (") opened in it was not closed '
+                        "where the cell should end, so the rows below were read into it",
+                        _QUOTE_FIX,
+                        row=k + 1,
+                        column=_header_of(rows, c),
+                    )
+    return rows
+
+
+def _header_of(rows: list[list[Any]], c: int | None) -> str | None:
+    if c is None:
+        return None
+    if rows and c < len(rows[0]) and not is_blank(rows[0][c]):
+        return str(rows[0][c]).strip()
+    return f"{column_name(c)} (column {c + 1})"
+
+
+def _csv_error(
+    exc: csv.Error, text: str, start: int, line: int, row: int, rows: list[list[Any]], delimiter: str
+) -> TableError:
+    """A :class:`TableError` for a csv.Error met reading the record that starts at line ``start``."""
+    raw = io.StringIO(text, newline="").readlines()
+    where = _quote_scan(raw[start - 1], delimiter) if start - 1 < len(raw) else None
+    cell, kind = where if where is not None else (None, None)
+    if cell is None and start - 1 < len(raw):  # no quote: the longest cell of the line
+        pieces = raw[start - 1].split(delimiter)
+        cell = max(range(len(pieces)), key=lambda k: len(pieces[k]))
+    column = _header_of(rows, cell)
+    reason = str(exc)
+    if "field larger than field limit" in reason:
+        if kind == "unclosed":
+            message = (
+                f'a quote (") opened in this cell (line {start} of the file) is never closed where the '
+                f"cell should end, so the following lines were read into it until it passed "
+                f"{CSV_FIELD_LIMIT:,} characters"
+            )
+            return TableError(message, _QUOTE_FIX, row=row, column=column)
+        return TableError(
+            f"a cell holds more than {CSV_FIELD_LIMIT:,} characters (line {start} of the file), far more "
+            "than any field takes",
+            "check the file: it is probably not the table you meant to upload, or a cell holds a "
+            "pasted document",
+            row=row,
+            column=column,
+        )
+    if "unexpected end of data" in reason or kind == "unclosed":
+        message = f'a quote (") opened in this cell (line {start} of the file) is never closed' + (
+            ", so everything to the end of the file was read as one cell"
+            if "unexpected end of data" in reason
+            else f"; it is closed only on line {line} in the middle of other text, so lines "
+            f"{start}-{line} were read as one cell"
+        )
+        return TableError(message, _QUOTE_FIX, row=row, column=column)
+    if kind == "stray":
+        return TableError(
+            f'text follows the closing quote of this cell (line {start} of the file), e.g. "ab"c',
+            _QUOTE_FIX,
+            row=row,
+            column=column,
+        )
+    return TableError(
+        f"cannot be read as CSV at line {line} of the file ({reason})",
+        "save the file again as CSV UTF-8 from Excel or WPS",
+        row=row,
+        column=column,
+    )
+
+
+class FormulaCell:
+    """An XLSX cell holding a formula without a computed (cached) value.
+
+    A workbook written by a program (openpyxl, pandas) and never opened in a spreadsheet program
+    stores formulas only; reading it with ``data_only=True`` gives None, as if the cell were empty.
+    :func:`read_table` puts this object in such cells instead; :func:`number_cell` rejects it and
+    :func:`~mrv_service.ingest.upload.read_upload_table` reports it for the row.
+    """
+
+    __slots__ = ("cell", "formula")
+
+    def __init__(self, cell: str, formula: str):
+        self.cell = cell
+        """Cell reference, e.g. ``D5``."""
+        self.formula = formula
+        """The formula as written, with its ``=``."""
+
+    @property
+    def message(self) -> str:
+        return f"cell {self.cell} holds the formula {self.formula} but no computed value"
+
+    fix = "open and save the file in Excel or WPS (which computes the formulas), or paste the values"
+
+    def __repr__(self) -> str:
+        return f"FormulaCell({self.cell!r}, {self.formula!r})"
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+_CELL_REF = re.compile(r"^([A-Z]+)(\d+)$")
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xlsx_sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> worksheet part name, from ``xl/workbook.xml`` and its relationships."""
+    rels: dict[str, str] = {}
+    with zf.open("xl/_rels/workbook.xml.rels") as fh:
+        for el in ET.parse(fh).getroot():
+            target = el.get("Target", "")
+            rels[el.get("Id", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    out: dict[str, str] = {}
+    with zf.open("xl/workbook.xml") as fh:
+        for el in ET.parse(fh).getroot().iter():
+            if _local(el.tag) != "sheet":
+                continue
+            rid = next((v for k, v in el.attrib.items() if k.startswith("{") and _local(k) == "id"), None)
+            if rid in rels:
+                out[el.get("name", "")] = rels[rid]
+    return out
+
+
+def _has_formula(zf: zipfile.ZipFile, member: str) -> bool:
+    """True when a worksheet part holds an ``<f>`` element (a fast byte scan, no XML parse)."""
+    tail = b""
+    with zf.open(member) as fh:
+        while chunk := fh.read(1 << 20):
+            if _FORMULA_TAG.search(tail + chunk):
+                return True
+            tail = chunk[-32:]
+    return False
+
+
+def _formulas_without_values(zf: zipfile.ZipFile, member: str) -> dict[tuple[int, int], FormulaCell]:
+    """``(row, column)`` (1-based) -> :class:`FormulaCell` for each formula cell of a worksheet
+    part that has no cached value (no ``<v>``, or an empty one on a non-string cell)."""
+    out: dict[tuple[int, int], FormulaCell] = {}
+    shared: dict[str, tuple[str, str]] = {}
+    row_no, col_no = 0, 0
+    with zf.open(member) as fh:
+        for event, el in ET.iterparse(fh, events=("start", "end")):
+            tag = _local(el.tag)
+            if event == "start":
+                if tag == "row":
+                    row_no = int(el.get("r") or row_no + 1)
+                    col_no = 0
+                continue
+            if tag == "row":
+                el.clear()
+                continue
+            if tag != "c":
+                continue
+            ref = el.get("r")
+            m = _CELL_REF.match(ref or "")
+            if m:
+                letters, digits = m.groups()
+                col_no = 0
+                for ch in letters:
+                    col_no = col_no * 26 + ord(ch) - 64
+                row_no = int(digits)
+            else:
+                col_no += 1
+                ref = f"{column_name(col_no - 1)}{row_no}"
+            f = v = None
+            for child in el:
+                name = _local(child.tag)
+                if name == "f":
+                    f = child
+                elif name == "v":
+                    v = child
+            if f is not None:
+                text = f.text or ""
+                si = f.get("si")
+                if f.get("t") == "shared" and si is not None:
+                    if text:
+                        shared[si] = (ref, text)
+                    elif si in shared:
+                        text = f"{shared[si][1]} (shared from {shared[si][0]})"
+                no_value = v is None or (v.text or "").strip() == ""
+                if no_value and el.get("t") not in ("str", "inlineStr"):
+                    out[(row_no, col_no)] = FormulaCell(ref, f"={text}" if text else "(a shared formula)")
+            el.clear()
+    return out
+
+
+def _xlsx_formula_cells(path: Path) -> dict[str, dict[tuple[int, int], FormulaCell]]:
+    """Formula cells without a computed value, per sheet title (empty for most workbooks: sheets
+    without any ``<f>`` element are not parsed)."""
+    out: dict[str, dict[tuple[int, int], FormulaCell]] = {}
+    with zipfile.ZipFile(path) as zf:
+        for title, member in _xlsx_sheet_members(zf).items():
+            if member in zf.namelist() and _has_formula(zf, member):
+                cells = _formulas_without_values(zf, member)
+                if cells:
+                    out[title] = cells
+    return out
+
+
 def read_table(
     path: str | Path,
 ) -> tuple[list[Any], list[tuple[int, list[Any]]], list[str], dict[int, str]]:
@@ -695,7 +1071,8 @@ def read_table(
     Parameters
     ----------
     path : path
-        ``.csv`` (UTF-8; comma, semicolon or tab separated) or ``.xlsx``.
+        ``.csv`` (UTF-8, or UTF-16 with a BOM, or GB18030; comma, semicolon or tab separated) or
+        ``.xlsx``.
 
     Returns
     -------
@@ -704,7 +1081,9 @@ def read_table(
     rows : list of (row_number, values)
         Data rows with the row number a spreadsheet shows (header = 1); blank rows are skipped
         but keep the numbering. XLSX sheets after the first with the same header continue the
-        table; their rows are numbered on after the first sheet's.
+        table; their rows are numbered on after the first sheet's. A row keeps cells beyond the
+        header's width (the caller reports them). An XLSX formula cell without a computed value
+        holds a :class:`FormulaCell`.
     notes : list of str
         Warnings about the file as a whole (e.g. encoding fallback).
     labels : dict
@@ -713,7 +1092,8 @@ def read_table(
     Raises
     ------
     TableError
-        When the file cannot be read as a table.
+        When the file cannot be read as a table: not CSV/XLSX, undecodable, broken quoting (with
+        the row where the quote opens), no header, or a header but no data rows.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -737,6 +1117,19 @@ def read_table(
             raise TableError(
                 f"{path.name} cannot be read as an XLSX workbook ({exc}); save it again as .xlsx"
             ) from exc
+        try:
+            formulas = _xlsx_formula_cells(path)
+        except Exception as exc:  # an unusual package layout openpyxl read but we cannot map
+            formulas = {}
+            notes.append(f"formula cells could not be checked for computed values ({exc})")
+        for title, sheet_rows in sheets:
+            for (r, c), cell in formulas.get(title, {}).items():
+                if r - 1 < len(sheet_rows):
+                    values = sheet_rows[r - 1]
+                    if c - 1 >= len(values):
+                        values.extend([None] * (c - len(values)))
+                    if values[c - 1] is None:
+                        values[c - 1] = cell
         all_rows = sheets[0][1] if sheets else []
         # Further sheets with the same header continue the table (a log longer than Excel's
         # 1,048,576 rows per sheet); their rows get numbers after the first sheet's and a label.
@@ -753,9 +1146,7 @@ def read_table(
         text, note = _decode(path.read_bytes(), path.name)
         if note:
             notes.append(note)
-        first = text.split("\n", 1)[0]
-        delimiter = max((",", ";", "\t"), key=first.count)
-        all_rows = [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+        all_rows = _csv_rows(text, path.name)
     elif suffix == ".xls":
         raise TableError(f"{path.name} is an old .xls workbook; save it as .xlsx or as CSV UTF-8")
     else:
@@ -771,6 +1162,11 @@ def read_table(
         if len(values) < width:
             values = values + [None] * (width - len(values))
         rows.append((i, values))
+    if not rows:
+        raise TableError(
+            "holds a header but no data rows",
+            "fill in the data below the header row (row 1), or upload the file that holds them",
+        )
     return headers, rows, notes, labels
 
 
@@ -784,7 +1180,7 @@ def _same_header(a: list[Any], b: list[Any]) -> bool:
     return norm(a) == norm(b)
 
 
-class CellError(ValueError):
+class CellError(MRVError, ValueError):
     """A cell's value is unusable; ``message`` quotes it and ``fix`` says what to enter."""
 
     def __init__(self, message: str, fix: str):
@@ -806,7 +1202,8 @@ def number_cell(column: Column, raw: Any, area_ha: float | None = None) -> float
         The mapped column (its header unit and factor).
     raw : cell value
     area_ha : float, optional
-        Plot area [ha], needed for per-area units of per-plot fields (diesel in L/ha).
+        Plot area [ha]: needed for per-area units of per-plot fields (diesel in L/ha), and used
+        to judge a per-plot amount (diesel in L) per hectare.
 
     Returns
     -------
@@ -817,9 +1214,13 @@ def number_cell(column: Column, raw: Any, area_ha: float | None = None) -> float
     Raises
     ------
     CellError
-        Not a number, negative where not allowed, or outside the plausible range.
+        Not a number (or an XLSX formula without a computed value), outside the plausible range,
+        zero where zero is impossible, or positive but below the field's floor
+        (:attr:`FieldSpec.min_positive`, a likely unit mistake).
     """
     spec = column.spec
+    if isinstance(raw, FormulaCell):
+        raise CellError(raw.message, raw.fix)
     try:
         value = parse_number(raw)
     except ValueError:
@@ -833,18 +1234,96 @@ def number_cell(column: Column, raw: Any, area_ha: float | None = None) -> float
         factor = spec.units["%"]
     canonical = value * factor
     per_ha = canonical
+    per = " per ha" if spec.per_area else ""
     if column.per_area:
         if area_ha is None:  # pragma: no cover - callers pass the area
             raise CellError(
                 f"{raw!r} is per area but the plot area is unknown", "give the amount per plot in L"
             )
         canonical = canonical * area_ha
-    if spec.low is not None and spec.high is not None and not (spec.low <= per_ha <= spec.high):
-        shown = f"{_fmt(value)} {column.unit}" if column.unit else _fmt(value)
+    elif spec.per_area and area_ha:
+        per_ha = canonical / area_ha  # a per-plot amount (diesel in L), judged per hectare
+    shown = f"{_fmt(value)} {column.unit}" if column.unit else _fmt(value)
+    if spec.per_area and not column.per_area and area_ha:
+        converted = f" (= {_fmt(per_ha)} {spec.unit} per ha on this {_fmt(area_ha)} ha plot)"
+    else:
         converted = f" (= {_fmt(per_ha)} {spec.unit})" if factor != 1.0 else ""
-        per = " per ha" if spec.per_area else ""
+    if spec.low is not None and spec.high is not None and not (spec.low <= per_ha <= spec.high):
         raise CellError(
             f"{shown}{converted} is outside the plausible range {_fmt(spec.low)}-{_fmt(spec.high)} {spec.unit}{per}",
             "check the value and the unit in the column header",
         )
+    if per_ha == 0.0 and not spec.zero_ok:
+        raise CellError(
+            f"{shown} is not a possible value of {spec.label}",
+            f"enter the measured value in {column.unit or spec.unit}, or leave the cell empty",
+        )
+    if spec.min_positive is not None and 0.0 < per_ha < spec.min_positive:
+        hint = f" (most often {spec.floor_hint})" if spec.floor_hint else ""
+        raise CellError(
+            f"{shown}{converted} is below {_fmt(spec.min_positive)} {spec.unit}{per}, the smallest "
+            f"plausible value of {spec.label}: likely a unit mistake{hint}",
+            "check the value and the unit in the column header",
+        )
     return float(f"{canonical:.9g}")
+
+
+def stored_length(model: type, column: str) -> int | None:
+    """The size of a store column (``String(n)``) in characters; None when unbounded (Text, JSON).
+
+    Parameters
+    ----------
+    model : SQLAlchemy model class
+        E.g. :class:`~mrv_service.store.models.Farmer`.
+    column : str
+        Column name, e.g. ``name``.
+
+    Examples
+    --------
+    >>> from mrv_service.store.models import Farmer
+    >>> stored_length(Farmer, "name")
+    200
+    """
+    return getattr(model.__table__.c[column].type, "length", None)
+
+
+def text_cell(raw: Any, label: str, limit: int | None) -> str | None:
+    """A text cell, stripped, checked against the size of the store column it is written to.
+
+    PostgreSQL refuses a longer string (DataError) and any NUL character; SQLite keeps both. The
+    check makes both stores behave alike and the upload report say which field is too long.
+
+    Parameters
+    ----------
+    raw : cell value
+    label : str
+        How messages name the field, e.g. ``the farmer's name``.
+    limit : int or None
+        Longest text [characters]: :func:`stored_length` of the column, or
+        :attr:`FieldSpec.max_length` for text kept inside JSON; None for no limit.
+
+    Returns
+    -------
+    str or None
+        None for a blank cell.
+
+    Raises
+    ------
+    CellError
+        Longer than ``limit`` (naming its length and the limit), or holding a NUL character.
+    """
+    if is_blank(raw):
+        return None
+    text = str(raw).strip()
+    if "\x00" in text:
+        raise CellError(
+            f"{label} holds a NUL character (0x00), which the store cannot keep",
+            "delete the control character (it often comes from a UTF-16 or binary export) and save as UTF-8",
+        )
+    if limit is not None and len(text) > limit:
+        start = text[:20] + "..."
+        raise CellError(
+            f"{label} ({start!r}) is {len(text):,} characters long; the store keeps at most {limit}",
+            f"shorten it to at most {limit} characters",
+        )
+    return text

@@ -3,10 +3,21 @@
 DATA_FORMATS.md section 3. Where only soil organic matter (SOM) is given, SOC is derived with the
 conventional van Bemmelen factor (:data:`SOM_TO_SOC`); the layer's SOC stock follows
 :func:`soc_stock_t_ha`. Samples are upserted on (project, sample_id).
+
+Beyond the values of a row, the ingest checks:
+
+* the sampling date: required, not in the future, not before :data:`SAMPLE_DATE_MIN`;
+* coordinates (lon/lat): recognised when swapped, inside China, and within the setting
+  ``plots.max_distance_km`` of the project's region centre (as plots are);
+* the layers of one sampling site (the same plot, or the same point, on the same date): they
+  must start at 0 cm and follow each other without overlap or gap, together with the samples of
+  that site already stored (a sample re-uploaded under its ``sample_id`` replaces its old layer).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +26,9 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from geodata.plots import distance_km, in_china, looks_swapped
 from models.units import SOM_TO_SOC
+from mrv_service.ingest.plots import project_region
 from mrv_service.ingest.report import UploadReport
 from mrv_service.ingest.schema import (
     SOIL_FIELDS,
@@ -26,11 +39,22 @@ from mrv_service.ingest.schema import (
     number_cell,
     parse_date,
     parse_id,
+    parse_number,
+    stored_length,
+    text_cell,
 )
 from mrv_service.ingest.upload import begin_upload, read_upload_table
 from mrv_service.store.models import Plot, SoilSample
 
-__all__ = ["SOM_TO_SOC", "soc_from_som", "soc_stock_t_ha", "ingest_soil"]
+__all__ = ["SOM_TO_SOC", "SAMPLE_DATE_MIN", "soc_from_som", "soc_stock_t_ha", "ingest_soil"]
+
+SAMPLE_DATE_MIN = dt.date(1950, 1, 1)
+"""Earliest accepted sampling date (a service choice): the baselines of a soil-carbon project
+rest on recent samples, and an earlier date is a typing mistake (1923 for 2023) or an empty
+spreadsheet date (1899-12-30)."""
+POINT_DIGITS = 6
+"""Decimal places [degree] to which two samples' coordinates must agree to be the same sampling
+point (1e-6 degree is about 0.1 m)."""
 
 
 def soc_from_som(som_g_kg: Any) -> Any:
@@ -147,6 +171,10 @@ def ingest_soil(
         select(Plot.id, Plot.external_id, Plot.geometry_wkt).where(Plot.project_id == project.id)
     ).all()
     plot_pk = {r.external_id: r.id for r in stored_plots}
+    plot_ext = {r.id: r.external_id for r in stored_plots}
+    centre, max_km = project_region(project)
+    today = dt.date.today()
+    limits = {name: stored_length(SoilSample, name) for name in ("sample_id", "lab", "method")}
     parsed: list[dict[str, Any]] = []
     first_row: dict[str, int] = {}
     point_rows: list[int] = []
@@ -156,16 +184,41 @@ def ingest_soil(
         cell, err, warn = row.cell, row.error, row.warning
         start = len(report.issues)
         num: dict[str, float | None] = {}
+        swapped = False
+        if "lon" in columns and "lat" in columns:
+            try:
+                x, y = parse_number(cell("lon")), parse_number(cell("lat"))
+            except ValueError:
+                x = y = None
+            if x is not None and y is not None and bool(looks_swapped(x, y)):
+                swapped = True
+                err(
+                    "lon",
+                    f"longitude and latitude look swapped: the longitude {x:g} is in China's latitude "
+                    f"range and the latitude {y:g} in its longitude range",
+                    "swap the two columns: 经度/lon is the longitude (east, 73-135), 纬度/lat the "
+                    "latitude (north, 18-54)",
+                )
         for name, c in columns.items():
             if c.spec.kind == "number":
+                if swapped and name in ("lon", "lat"):
+                    num[name] = None
+                    continue
                 try:
                     num[name] = number_cell(c, cell(name))
                 except CellError as exc:
                     err(name, exc.message, exc.fix)
                     num[name] = None
         sample_id = parse_id(cell("sample_id"))
+        if sample_id is not None:
+            try:
+                text_cell(sample_id, "the sample id", limits["sample_id"])
+            except CellError as exc:
+                err("sample_id", exc.message, exc.fix)
+                sample_id = None
         if sample_id is None:
-            err("sample_id", "sample_id is empty", "enter the lab's sample id (样品编号)")
+            if is_blank(cell("sample_id")):
+                err("sample_id", "sample_id is empty", "enter the lab's sample id (样品编号)")
         elif sample_id in first_row:
             err(
                 "sample_id",
@@ -185,18 +238,53 @@ def ingest_soil(
                     f"plot {plot_ref!r} is not in project {project.name!r}",
                     "correct the plot id, or upload the plot first",
                 )
-        elif lon is None or lat is None:
+        elif (lon is None or lat is None) and not swapped:
             err(
                 "plot_id",
                 "neither a plot_id nor lon/lat",
                 "enter the plot id (地块编号) or the sampling point's 经度/纬度 (EPSG:4326)",
             )
+        if lon is not None and lat is not None:
+            if not in_china(lon, lat):
+                err(
+                    "lon",
+                    f"the point ({lon:g}, {lat:g}) lies outside China",
+                    "check the coordinates: 经度/lon is the longitude (east), 纬度/lat the latitude "
+                    "(north), in degrees (EPSG:4326)",
+                )
+            elif centre is not None:
+                km = float(distance_km(lon, lat, *centre))
+                if km > max_km:
+                    err(
+                        "lon",
+                        f"the point ({lon:g}, {lat:g}) lies {km:.1f} km from the project's county centre "
+                        f"({centre[0]:.4f}, {centre[1]:.4f}) given in project.json, farther than the "
+                        f"{max_km:g} km allowed",
+                        "check the coordinates, or the project's region (region.lon/lat in "
+                        "project.json; the distance allowed is the setting plots.max_distance_km)",
+                    )
         raw_date = cell("date")
+        date = None
         try:
             date = parse_date(raw_date)
         except (ValueError, TypeError):
             err("date", f"{raw_date!r} is not a date", "write dates as YYYY-MM-DD, e.g. 2023-10-08")
-            date = None
+        else:
+            if date is None:
+                err(
+                    "date", "the sampling date is empty", "enter the date the samples were taken (YYYY-MM-DD)"
+                )
+            elif date > today:
+                err("date", f"{date.isoformat()} is in the future", "enter the date the samples were taken")
+                date = None
+            elif date < SAMPLE_DATE_MIN:
+                err(
+                    "date",
+                    f"{date.isoformat()} is before {SAMPLE_DATE_MIN.year}",
+                    "enter the date the samples were taken (a typing mistake, or an empty spreadsheet "
+                    "date shown as 1899/1900?)",
+                )
+                date = None
         top, bottom = num.get("depth_top"), num.get("depth_bottom")
         if top is None and "depth_top" in columns and is_blank(cell("depth_top")):
             err("depth_top", "the top depth is empty", "enter the layer's top depth in cm (e.g. 0)")
@@ -230,12 +318,17 @@ def ingest_soil(
                 "add the bulk density (容重) in g/cm3",
             )
         raw_method = cell("method")
-        method = (
-            None
-            if is_blank(raw_method)
-            else SOIL_METHODS.get(normalise_token(raw_method), str(raw_method).strip())
-        )
-        raw_lab = cell("lab")
+        method = None if is_blank(raw_method) else SOIL_METHODS.get(normalise_token(raw_method))
+        lab = None
+        try:
+            if method is None:
+                method = text_cell(raw_method, "the method", limits["method"])
+        except CellError as exc:
+            err("method", exc.message, exc.fix)
+        try:
+            lab = text_cell(cell("lab"), "the lab", limits["lab"])
+        except CellError as exc:
+            err("lab", exc.message, exc.fix)
         if any(i.severity == "error" for i in report.issues[start:]):
             continue
         assert sample_id is not None and top is not None and bottom is not None and soc is not None
@@ -256,7 +349,7 @@ def ingest_soil(
                 "som_g_kg": som,
                 "bulk_density_g_cm3": bd,
                 "coarse_fraction": coarse,
-                "lab": None if is_blank(raw_lab) else str(raw_lab).strip(),
+                "lab": lab,
                 "method": method,
                 "soc_g_kg": soc,
                 "soc_stock_t_ha": stock,
@@ -264,6 +357,7 @@ def ingest_soil(
             }
         )
 
+    _check_layers(report, table, columns, parsed, _stored_layers(session, project.id, parsed), plot_ext)
     run.reject_if_errors()
 
     if point_rows:  # samples given by coordinates: the plot that contains the point
@@ -296,3 +390,109 @@ def ingest_soil(
         SoilSample, parsed, existing, key=lambda rec: rec["sample_id"], fields=fields, project_id=project.id
     )
     return run.finish()
+
+
+def _site(rec: Any) -> tuple | None:
+    """The sampling site of a sample: its point (lon/lat) or plot, and its date; None without date."""
+    get = rec.get if isinstance(rec, dict) else lambda k: getattr(rec, k)
+    date = get("date")
+    if date is None:
+        return None
+    lon, lat = get("lon"), get("lat")
+    if lon is not None and lat is not None:
+        return ("point", round(lon, POINT_DIGITS), round(lat, POINT_DIGITS), date)
+    if get("plot_id") is not None:
+        return ("plot", get("plot_id"), date)
+    return None
+
+
+def _stored_layers(session: Session, project_id: int, parsed: list[dict[str, Any]]) -> list[Any]:
+    """Stored samples of the project that this upload does not replace (other sample ids)."""
+    replaced = {rec["sample_id"] for rec in parsed}
+    rows = session.execute(
+        select(
+            SoilSample.sample_id,
+            SoilSample.plot_id,
+            SoilSample.lon,
+            SoilSample.lat,
+            SoilSample.date,
+            SoilSample.depth_top_cm,
+            SoilSample.depth_bottom_cm,
+        ).where(SoilSample.project_id == project_id)
+    ).all()
+    return [r for r in rows if r.sample_id not in replaced]
+
+
+def _check_layers(
+    report: UploadReport,
+    table: Any,
+    columns: dict[str, Any],
+    parsed: list[dict[str, Any]],
+    stored: list[Any],
+    plot_ext: dict[int, str],
+) -> None:
+    """Errors for the layers of a sampling site that do not start at 0 cm, overlap or leave a gap.
+
+    A site is one plot, or one point (lon/lat to :data:`POINT_DIGITS` decimals), on one date; its
+    layers are those of this file and the stored ones (:func:`_stored_layers`). Every problem is
+    reported on a row of this file and names the other layer's row (or stored sample).
+    """
+    sites: dict[tuple, list[tuple[float, float, int | None, str]]] = defaultdict(list)
+    for rec in parsed:
+        key = _site(rec)
+        if key is not None:
+            sites[key].append(
+                (rec["depth_top_cm"], rec["depth_bottom_cm"], rec["source_row"], rec["sample_id"])
+            )
+    for r in stored:
+        key = _site(r)
+        if key is not None and key in sites:
+            sites[key].append((r.depth_top_cm, r.depth_bottom_cm, None, r.sample_id))
+    header = columns["depth_top"].header
+
+    def name(layer: tuple[float, float, int | None, str]) -> str:
+        top, bottom, row, sid = layer
+        where = f"row {row} (sample {sid})" if row is not None else f"stored sample {sid}"
+        return f"the layer {top:g}-{bottom:g} cm in {where}"
+
+    def error(layer: tuple[float, float, int | None, str], message: str, fix: str) -> None:
+        report.error(layer[2], header, message, fix, row_label=table.labels.get(layer[2]))
+
+    for key, layers in sites.items():
+        layers.sort(key=lambda x: (x[0], x[1], x[2] is not None, x[2] or 0))
+        site = (
+            f"point ({key[1]:g}, {key[2]:g}), {key[3].isoformat()}"
+            if key[0] == "point"
+            else f"plot {plot_ext.get(key[1], key[1])}, {key[2].isoformat()}"
+        )
+        first = layers[0]
+        if first[0] > 0 and first[2] is not None:
+            error(
+                first,
+                f"the shallowest layer of sampling site ({site}) starts at {first[0]:g} cm, not at the "
+                "surface (0 cm)",
+                f"add the 0-{first[0]:g} cm layer, or correct the top depth",
+            )
+        deepest = first  # the layer reaching deepest so far: the next one must start at its bottom
+        for b in layers[1:]:
+            a = deepest
+            if b[1] > a[1]:
+                deepest = b
+            if a[2] is None and b[2] is None:
+                continue
+            here, other = (b, a) if b[2] is not None else (a, b)
+            if b[0] < a[1]:
+                error(
+                    here,
+                    f"{name(here)} overlaps {name(other)} of the same sampling site ({site})",
+                    "correct the depths so that the layers of one site follow each other (e.g. 0-20 "
+                    "and 20-30 cm); replicate cores need their own coordinates, or average them into "
+                    "one sample",
+                )
+            elif b[0] > a[1]:
+                error(
+                    here,
+                    f"{name(b)} leaves a gap from {a[1]:g} to {b[0]:g} cm below {name(a)} of the same "
+                    f"sampling site ({site})",
+                    "add the missing layer, or correct the depths so that the layers follow each other",
+                )

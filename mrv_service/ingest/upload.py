@@ -36,9 +36,18 @@ from mrv_service.ingest.report import (
     previous_upload,
     record_upload,
 )
-from mrv_service.ingest.schema import Column, FieldSpec, TableError, map_headers, read_table
+from mrv_service.ingest.schema import (
+    Column,
+    FieldSpec,
+    FormulaCell,
+    TableError,
+    column_name,
+    is_blank,
+    map_headers,
+    read_table,
+)
+from mrv_service.store.locks import lock_project
 from mrv_service.store.models import Project, Upload
-from mrv_service.store.projects import get_project
 
 __all__ = ["UploadRun", "UploadTable", "TableRow", "begin_upload", "read_upload_table"]
 
@@ -151,18 +160,22 @@ class UploadRun:
 def begin_upload(
     session: Session, project_name: str, path: str | Path, kind: str, uploaded_by: str
 ) -> UploadRun:
-    """Start an upload: look up the project, hash the file, check for an earlier upload.
+    """Start an upload: lock the project, hash the file, check for an earlier upload.
 
     Parameters
     ----------
     session : Session
-        Database session.
+        Database session. If it has a transaction open (the caller queried or added
+        something), that transaction is **committed first**, so that the upload runs in a
+        transaction of its own that begins with the project lock; the caller's pending changes
+        are thus saved, never dropped (the ingest functions commit the session anyway, and a
+        rejected upload rolls back only its own writes).
     project_name : str
         Existing project (:func:`~mrv_service.store.projects.get_project` raises otherwise).
     path : path
         The uploaded file.
     kind : str
-        ``plots``, ``logs`` or ``soil``.
+        ``plots``, ``logs``, ``soil`` or ``weather``.
     uploaded_by : str
         Who uploaded it.
 
@@ -172,15 +185,28 @@ def begin_upload(
         With ``report.status`` ``already_ingested`` (and ``previous_upload_id`` set) when an
         accepted upload of the same kind and project had the same SHA-256; check
         :attr:`UploadRun.already_ingested` and return the report unchanged then.
+
+    Notes
+    -----
+    The project lock (:func:`~mrv_service.store.locks.lock_project`: ``SELECT ... FOR UPDATE``
+    of the project row on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) is taken before any stored
+    row is read and held until the upload commits or rolls back, so two uploads into one project
+    at once run one after the other and give the same result as in sequence. The file is hashed
+    before the lock; an ``already_ingested`` upload commits (releases the lock) at once.
     """
     path = Path(path)
-    project = get_project(session, project_name)
+    sha256 = file_sha256(path)
+    if session.in_transaction():
+        logging.getLogger(__name__).debug("committing the session's open transaction before the upload")
+        session.commit()
+    project = lock_project(session, project_name)
     report = UploadReport(kind=kind, file=path.name, project=project.name, uploaded_by=uploaded_by)
-    report.sha256 = file_sha256(path)
+    report.sha256 = sha256
     prev = previous_upload(session, project, kind, report.sha256)
     if prev is not None:
         report.status = ALREADY_INGESTED
         report.previous_upload_id = prev.id
+        session.commit()  # nothing to write: release the lock now
     return UploadRun(session, project, path, report)
 
 
@@ -203,20 +229,59 @@ class UploadTable:
 def read_upload_table(run: UploadRun, fields: Mapping[str, FieldSpec]) -> UploadTable:
     """Read a CSV/XLSX upload and map its headers to ``fields``.
 
-    An unreadable file rejects the upload (raises :class:`IngestError`); notes about the file
-    become warnings; ``report.rows_total`` is set. Header problems are left in the report and
-    not yet acted on, so the caller can add its own column checks before
-    :meth:`UploadRun.reject_if_errors`.
+    An unreadable file rejects the upload (raises :class:`IngestError`; a broken CSV quote names
+    the row where it opens); notes about the file become warnings; ``report.rows_total`` is set.
+    Two kinds of cell problems are errors of their row, reported here for every kind of upload:
+    a value in a column without a header (named by its letter and number), and an XLSX formula
+    without a computed value (:class:`~mrv_service.ingest.schema.FormulaCell`); rows with a
+    formula error are left out of :attr:`UploadTable.rows`, so their cells are not reported twice.
+    Header problems are left in the report and not yet acted on, so the caller can add its own
+    column checks before :meth:`UploadRun.reject_if_errors`.
     """
+    report = run.report
     try:
         headers, rows, notes, labels = read_table(run.path)
     except TableError as exc:
-        run.reject(None, str(exc))
+        if exc.row is not None:
+            report.rows_total = exc.row - 1  # the data rows read up to the broken one
+        report.error(exc.row, exc.column, exc.message, exc.fix)
+        run.reject_if_errors()
+        raise AssertionError("unreachable: reject_if_errors raises on errors") from exc  # pragma: no cover
     for note in notes:
-        run.report.warning(None, None, note)
-    run.report.rows_total = len(rows)
-    columns = map_headers(headers, fields, run.report)
-    return UploadTable(columns, rows, labels)
+        report.warning(None, None, note)
+    report.rows_total = len(rows)
+    columns = map_headers(headers, fields, report)
+
+    def header(c: int) -> str:
+        if c < len(headers) and not is_blank(headers[c]):
+            return str(headers[c]).strip()
+        return f"{column_name(c)} (column {c + 1})"
+
+    kept = []
+    for row_no, values in rows:
+        label = labels.get(row_no)
+        stray = [
+            c for c, v in enumerate(values) if not is_blank(v) and (c >= len(headers) or is_blank(headers[c]))
+        ]
+        if stray:
+            c = stray[0]
+            more = f" (and {len(stray) - 1} more cells without a header)" if len(stray) > 1 else ""
+            value = str(values[c])
+            shown = value if len(value) <= 40 else value[:40] + "..."
+            report.error(
+                row_no,
+                header(c),
+                f"holds {shown!r} but the column has no header{more}",
+                "give the column a header, or delete the stray value (a row with one cell too many "
+                "often has a delimiter inside an unquoted value)",
+                row_label=label,
+            )
+        formulas = [(c, v) for c, v in enumerate(values) if isinstance(v, FormulaCell)]
+        for c, cell in formulas:
+            report.error(row_no, header(c), cell.message, cell.fix, row_label=label)
+        if not formulas:
+            kept.append((row_no, values))
+    return UploadTable(columns, kept, labels)
 
 
 @dataclasses.dataclass

@@ -126,10 +126,11 @@ def test_overlap_with_stored_plots_and_replacement():
     assert r.ok[0]
 
 
-def test_outside_china_warns_and_swapped_axes_are_rejected():
-    ok_elsewhere = box(10.0, 50.0, 10.001, 50.0005)  # Germany: accepted with a warning
-    swapped = box(43.40, 124.40, 43.401, 124.4005)  # lat/lon swapped: latitude 124.4
-    r = check_plot_geometries([ok_elsewhere, swapped], 4326)
-    assert list(r.ok) == [True, False]
-    assert "outside China" in r.warnings[0].message and "axis order" in r.warnings[0].fix
-    assert "latitude -90..90" in r.errors[0].message and "axis order" in r.errors[0].fix
+def test_outside_china_and_swapped_axes_are_rejected():
+    elsewhere = box(10.0, 50.0, 10.001, 50.0005)  # Germany: the service covers China only
+    swapped = box(43.40, 124.40, 43.401, 124.4005)  # lat/lon swapped: x 43.4 (a latitude), y 124.4
+    r = check_plot_geometries([elsewhere, swapped], 4326)
+    assert list(r.ok) == [False, False]
+    assert "outside China" in r.errors[0].message and "x is the longitude" in r.errors[0].fix
+    assert "longitude and latitude look swapped" in r.errors[1].message
+    assert "swap the axes" in r.errors[1].fix

@@ -59,9 +59,9 @@ def test_point_samples_are_matched_to_plots(with_plots, engine, tmp_path):
     far_lon, far_lat = lon + 0.1, lat
     path = tmp_path / "points.csv"
     path.write_text(
-        "sample_id,lon,lat,depth_top (cm),depth_bottom (cm),soc (%),bulk_density (g/cm3)\n"
-        f"A1,{lon:.7f},{lat:.7f},0,20,1.2,1.3\n"
-        f"A2,{far_lon:.7f},{far_lat:.7f},0,20,1.0,1.3\n",
+        "sample_id,lon,lat,date,depth_top (cm),depth_bottom (cm),soc (%),bulk_density (g/cm3)\n"
+        f"A1,{lon:.7f},{lat:.7f},2023-10-08,0,20,1.2,1.3\n"
+        f"A2,{far_lon:.7f},{far_lat:.7f},2023-10-08,0,20,1.0,1.3\n",
         encoding="utf-8",
     )
     with session_scope(engine) as s:
@@ -77,11 +77,11 @@ def test_point_samples_are_matched_to_plots(with_plots, engine, tmp_path):
 def test_bad_rows_reject_the_file(with_plots, engine, tmp_path):
     path = tmp_path / "bad_soil.csv"
     path.write_text(
-        "样品编号,地块编号,上层深度(cm),下层深度(cm),有机质(g/kg),容重(g/cm3)\n"
-        "B1,P1,20,10,25,1.3\n"  # row 2: bottom above top
-        "B2,P1,0,20,,1.3\n"  # row 3: neither SOC nor SOM
-        "B3,P1,0,20,25,2.6\n"  # row 4: BD out of range
-        "B4,P77,0,20,25,1.3\n",  # row 5: unknown plot
+        "样品编号,地块编号,采样日期,上层深度(cm),下层深度(cm),有机质(g/kg),容重(g/cm3)\n"
+        "B1,P1,2023-10-08,20,10,25,1.3\n"  # row 2: bottom above top
+        "B2,P1,2023-10-08,0,20,,1.3\n"  # row 3: neither SOC nor SOM
+        "B3,P1,2023-10-08,0,20,25,2.6\n"  # row 4: BD out of range
+        "B4,P77,2023-10-08,0,20,25,1.3\n",  # row 5: unknown plot
         encoding="utf-8",
     )
     before = table_counts(engine)
