@@ -19,9 +19,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## demo: create the venv, install, run the main job on the bundled sample county, write $(OUT)/
+## demo: create the venv, install, run the main job on the bundled sample county, write $(OUT)/lishu-conservation-tillage/
 demo: $(VENV)/.installed
-	$(BIN)/mrv demo --out $(OUT)
+	$(BIN)/mrv demo
 
 ## test: create or update the venv with the dev extra and run the whole suite
 test: $(VENV)/.installed-dev

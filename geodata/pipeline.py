@@ -56,7 +56,7 @@ import json
 import logging
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,14 @@ import numpy as np
 import shapely
 import xarray as xr
 
+from geodata.defaults import (
+    DEFAULT_BANDS,
+    DEFAULT_INDICES,
+    DEFAULT_MAX_ITEMS,
+    DEFAULT_MIN_VALID_FRACTION,
+    NEGATIVE_REFLECTANCE_MAX_SHARE,
+    NEGATIVE_REFLECTANCE_TOLERANCE,
+)
 from geodata.errors import (
     CRSError,
     ImageryUnavailableError,
@@ -97,24 +105,6 @@ __all__ = [
     "usable_plot_dates",
 ]
 
-DEFAULT_BANDS: tuple[str, ...] = ("blue", "green", "red", "nir", "swir16", "swir22")
-"""Reflectance bands reported by default (Earth Search v1 keys: B02, B03, B04, B08, B11, B12)."""
-DEFAULT_INDICES: tuple[str, ...] = ("ndvi", "ndti", "bsi")
-"""Indices reported by default (:mod:`geodata.features`)."""
-DEFAULT_MIN_VALID_FRACTION = 0.8
-"""Default minimum clear fraction of a plot for a usable date [1]: a project choice (not from a
-published source) so that a plot mean is dominated by clear pixels; configurable."""
-DEFAULT_MAX_ITEMS = 2000
-"""Default largest number of STAC items a run reads [1]: a service choice with headroom over the
-scenes of a county over 5 years (73 acquisitions a year per tile at the 5-day revisit, x 5 years x
-up to 4 overlapping tiles = 1,460); the same default as the project setting ``imagery.max_items``."""
-NEGATIVE_REFLECTANCE_TOLERANCE = -0.005
-"""Reflectance below which a clear pixel counts as negative [1]: a service choice, a few times the
-L2A surface-reflectance noise over land (ACIX, Doxani et al. 2018, Remote Sens. 10(2), 352), so
-noise alone hardly crosses it while a wrongly applied -0.1 offset does over any dark surface."""
-NEGATIVE_REFLECTANCE_MAX_SHARE = 0.01
-"""Share of a scene's clear pixels under the plots with negative reflectance above which its
-offset is reported as likely wrong [1] (service choice)."""
 _REFERENCE_BANDS = ("red", "nir", "blue", "green")  # 10 m bands that define the tile grid
 
 
@@ -446,6 +436,7 @@ def plot_time_series(
     require_scl: bool = True,
     modifier: Callable[[Any], Any] | None = None,
     max_items: int | None = DEFAULT_MAX_ITEMS,
+    headers: Mapping[str, str] | None = None,
     dask_client: Any = None,
     scheduler: str = "threads",
     progress: Any = None,
@@ -480,6 +471,8 @@ def plot_time_series(
         Largest number of scenes the search may match [1] (counted after all filters, see
         :mod:`geodata.stac`); more stops the run with :class:`geodata.stac.TooManyItemsError`.
         None: no limit.
+    headers : mapping, optional
+        HTTP headers for a STAC API search (e.g. an API key from the environment).
     dask_client : distributed.Client, optional
         Run on this cluster; otherwise the local ``scheduler`` is used.
     scheduler : str, default "threads"
@@ -499,7 +492,8 @@ def plot_time_series(
         (module Definitions). ``attrs``: ``usable_plot_dates``, ``observed_plot_dates``,
         ``n_scenes`` (scenes used), ``n_scenes_found``, ``skipped_scenes`` (JSON: ``n_skipped``,
         ``by_reason`` counts, ``summary`` in words) and ``negative_reflectance_share`` (JSON:
-        item id -> share of clear pixels below the tolerance, scenes with a nonzero share only).
+        item id -> share of clear pixels below the tolerance, scenes with a nonzero share only),
+        ``items`` (JSON: id, collection, datetime and the hrefs of the assets read, per item found).
 
     Raises
     ------
@@ -541,6 +535,7 @@ def plot_time_series(
         max_cloud_cover=max_cloud_cover,
         modifier=modifier,
         max_items=max_items,
+        headers=headers,
     )
     if not items:
         why = summary.explain()
@@ -613,9 +608,21 @@ def plot_time_series(
                 ),
                 stacklevel=2,
             )
-    return _assemble(
+    ds = _assemble(
         plots, plots_4326, results, bands, indices, mask, min_valid_fraction, catalog_or_url, by_id
     )
+    ds.attrs["items"] = json.dumps(
+        [
+            {
+                "id": it.id,
+                "collection": it.collection,
+                "datetime": it.datetime.isoformat(),
+                "assets": {k: a.href for k, a in sorted(it.assets.items()) if k in needed or k == "scl"},
+            }
+            for it in items
+        ]
+    )
+    return ds
 
 
 def _assemble(

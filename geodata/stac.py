@@ -567,6 +567,7 @@ def _search_api(
     max_cloud_cover,
     summary: SearchSummary | None = None,
     max_items: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterable[pystac.Item]:
     """Items of an API search, read lazily page by page (the caller stops when it has enough)."""
     from pystac_client import Client
@@ -574,7 +575,7 @@ def _search_api(
     from pystac_client.exceptions import APIError
 
     try:
-        client = Client.open(url)
+        client = Client.open(url, headers=dict(headers) if headers else None)
         kwargs: dict[str, Any] = {
             "method": "POST",
             "collections": list(collections) if collections else None,
@@ -604,7 +605,7 @@ _PROBE_ITEMS = 100
 """Items read by the diagnostic search without the collection filter."""
 
 
-def _probe_collections(url: str, *, bbox, datetime, ids) -> dict[str, int]:
+def _probe_collections(url: str, *, bbox, datetime, ids, headers=None) -> dict[str, int]:
     """Collections of the items an API holds for the same bbox/dates/ids (at most 100 read)."""
     counts: Counter[str] = Counter()
     try:
@@ -617,6 +618,7 @@ def _probe_collections(url: str, *, bbox, datetime, ids) -> dict[str, int]:
                 ids=ids,
                 max_cloud_cover=None,
                 max_items=_PROBE_ITEMS,
+                headers=headers,
             ):
                 counts[item.collection_id or "(none)"] += 1
     except StacSearchError as exc:  # a diagnostic only: the empty result stands
@@ -634,6 +636,7 @@ def search_items(
     max_cloud_cover: float | None = None,
     modifier: Callable[[Any], Any] | None = None,
     max_items: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> list[ParsedItem]:
     """Search a STAC API or a local static catalog and parse the matching items.
 
@@ -661,6 +664,8 @@ def search_items(
         Largest number of matching items [1] (None: no limit). Counted after every filter
         (server- and client-side, see the module notes); a search matching more raises
         :class:`TooManyItemsError` rather than returning a truncated list.
+    headers : mapping, optional
+        HTTP headers sent to a STAC API (e.g. an API key); ignored for static catalogs.
 
     Returns
     -------
@@ -688,6 +693,7 @@ def search_items(
         max_cloud_cover=max_cloud_cover,
         modifier=modifier,
         max_items=max_items,
+        headers=headers,
     )
     return items
 
@@ -702,6 +708,7 @@ def search_with_summary(
     max_cloud_cover: float | None = None,
     modifier: Callable[[Any], Any] | None = None,
     max_items: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[list[ParsedItem], SearchSummary]:
     """:func:`search_items`, also returning a :class:`SearchSummary` of what was read and left out.
 
@@ -735,6 +742,7 @@ def search_with_summary(
             ids=ids,
             max_cloud_cover=max_cloud_cover,
             summary=summary,
+            headers=headers,
         )
     else:
         raw = _iter_static(source)
@@ -767,7 +775,7 @@ def search_with_summary(
     summary.dropped = dict(dropped)
     summary.other_collections = dict(other)
     if is_api and collections and summary.read == 0:
-        probe = _probe_collections(str(source), bbox=nbbox, datetime=datetime, ids=ids)
+        probe = _probe_collections(str(source), bbox=nbbox, datetime=datetime, ids=ids, headers=headers)
         summary.other_collections = {c: n for c, n in probe.items() if c not in cset}  # type: ignore[operator]
     out.sort(key=lambda p: (p.datetime, p.id))
     summary.undetermined_offset = [p.id for p in out if p.offset_undetermined]

@@ -50,6 +50,7 @@ import xarray as xr
 from scipy import stats
 
 from models.errors import ModelInputError, ParameterLookupError
+from models.soil import IPCC_SOIL_CLASSES
 
 __all__ = [
     "CLIMATE_ZONES",
@@ -57,6 +58,9 @@ __all__ = [
     "EDITIONS",
     "FACTOR_LEVELS",
     "INPUT_LEVELS",
+    "INPUT_LEVEL_OF_RESIDUE",
+    "TILLAGE_LEVEL_OF_METHOD",
+    "practice_levels",
     "LAND_USE_LEVELS",
     "SOC_REF_PARAMETERS",
     "SOIL_CLASSES",
@@ -99,9 +103,8 @@ CLIMATE_ZONES: tuple[str, ...] = (
     "tropical_dry",
 )
 
-#: Mineral soil classes of Table 2.3 (both editions): high-activity clay, low-activity clay,
-#: sandy, spodic, volcanic and wetland soils.
-SOIL_CLASSES: tuple[str, ...] = ("HAC", "LAC", "sandy", "spodic", "volcanic", "wetland")
+#: Mineral soil classes of Table 2.3 (both editions): :data:`models.soil.IPCC_SOIL_CLASSES`.
+SOIL_CLASSES: tuple[str, ...] = IPCC_SOIL_CLASSES
 
 #: F_LU levels of Table 5.5 (cropland).
 LAND_USE_LEVELS: tuple[str, ...] = ("long_term_cultivated", "paddy_rice", "perennial_tree_crop", "set_aside")
@@ -115,6 +118,56 @@ FACTOR_LEVELS: dict[str, tuple[str, ...]] = {
     "FMG": TILLAGE_LEVELS,
     "FI": INPUT_LEVELS,
 }
+
+#: Logged tillage methods (DATA_FORMATS.md section 2) -> F_MG level of Table 5.5. The 2006
+#: Guidelines Vol. 4 Table 5.5 define full tillage as "substantial soil disturbance with full
+#: inversion and/or frequent (within year) tillage operations", reduced tillage as "primary and/or
+#: secondary tillage but with reduced soil disturbance (usually shallow and without full soil
+#: inversion)" and no-till as "direct seeding without primary tillage, with only minimal soil
+#: disturbance in the seeding zone". Rotary tillage and subsoiling are counted as full tillage here
+#: (frequent or deep disturbance; a conservative choice that gives no Tier 1 credit for them).
+TILLAGE_LEVEL_OF_METHOD: dict[str, str] = {
+    "plough": "full_till",
+    "rotary": "full_till",
+    "subsoiling": "full_till",
+    "reduced": "reduced_till",
+    "no_till": "no_till",
+}
+
+#: Logged residue handling -> F_I level of Table 5.5: "low" is "residue removal or burning",
+#: "medium" is the crop's residues returned to the field (2006 Vol. 4 Table 5.5 definitions).
+INPUT_LEVEL_OF_RESIDUE: dict[str, str] = {
+    "removed": "low",
+    "burned": "low",
+    "retained": "medium",
+    "mulched": "medium",
+}
+
+
+def practice_levels(tillage: Any, residue: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Table 5.5 tillage and input levels of logged practices (per plot).
+
+    Parameters
+    ----------
+    tillage, residue : array_like of str or None
+        Canonical tillage methods and residue handling per plot (None where nothing is logged).
+
+    Returns
+    -------
+    tillage_level, input_level : numpy.ndarray of str
+        :data:`TILLAGE_LEVEL_OF_METHOD` and :data:`INPUT_LEVEL_OF_RESIDUE` of each plot; a plot
+        without a tillage record is ``full_till`` and one without a residue record ``low`` (the
+        conservative defaults: no Tier 1 credit without a logged practice).
+
+    Examples
+    --------
+    >>> [x.tolist() for x in practice_levels(["no_till", None], ["mulched", "removed"])]
+    [['no_till', 'full_till'], ['medium', 'low']]
+    """
+    till = np.array([TILLAGE_LEVEL_OF_METHOD.get(t, "full_till") for t in np.asarray(tillage, dtype=object)])
+    inp = np.array([INPUT_LEVEL_OF_RESIDUE.get(r, "low") for r in np.asarray(residue, dtype=object)])
+    return till, inp
+
 
 #: Time dependence of the default cropland stock-change factors, D = 20 [yr]
 #: (2006 Vol. 4 Ch. 2 Eq. 2.25, p. 2.30; 2019 Refinement Ch. 5 section 5.2.3.4 step 8, p. 5.38).

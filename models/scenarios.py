@@ -30,10 +30,7 @@ from models.errors import ModelInputError, MRVWarning
 from models.inputs import CarbonInputParameters, build_carbon_inputs
 from models.montecarlo import apply_draws
 from models.rothc import equilibrium, falloon_iom, fit_plant_input_to_soc, run_rothc
-
-#: Default topsoil depth of the SOC accounting [cm]: 0-30 cm, the IPCC Tier 1 depth
-#: (IPCC 2006 Vol. 4 Ch. 2 section 2.3.3.1) and the sampling depth of the sample county.
-DEFAULT_DEPTH_CM = 30.0
+from models.soil import DEFAULT_DEPTH_CM
 
 #: Fraction of modern carbon in fresh inputs [%]; only the radiocarbon outputs use it
 #: (RothC_input.dat "modern" column; 100 = modern atmosphere, Coleman & Jenkinson 2014 guide).

@@ -13,12 +13,26 @@ import pandas as pd
 
 from models.errors import ModelInputError
 
-__all__ = ["DEFAULT_CLAY_PCT", "DEFAULT_IPCC_SOIL_CLASS", "initial_soc_stock"]
+__all__ = [
+    "DEFAULT_CLAY_PCT",
+    "DEFAULT_DEPTH_CM",
+    "DEFAULT_IPCC_SOIL_CLASS",
+    "IPCC_SOIL_CLASSES",
+    "initial_soc_stock",
+]
 
 DEFAULT_CLAY_PCT = 30.0
 """Clay content used where no plot texture is known [%]: the middle of the 25-35 % of Northeast
 China black soils in the domain brief (shared/domain/china_sample_context.md section 3, marked
 unverified there). A project default to replace with measured texture before any real claim."""
+
+DEFAULT_DEPTH_CM = 30.0
+"""Default topsoil depth of the SOC accounting [cm]: 0-30 cm, the IPCC Tier 1 depth (IPCC 2006
+Vol. 4 Ch. 2 section 2.3.3.1) and the sampling depth of the sample county."""
+
+IPCC_SOIL_CLASSES: tuple[str, ...] = ("HAC", "LAC", "sandy", "spodic", "volcanic", "wetland")
+"""Mineral soil classes of IPCC Table 2.3 (2006 and 2019 editions): high-activity clay, low-activity
+clay, sandy, spodic, volcanic and wetland soils."""
 
 DEFAULT_IPCC_SOIL_CLASS = "HAC"
 """IPCC soil class of Northeast China's black soils (Mollisols/Phaeozems, high-activity clay):

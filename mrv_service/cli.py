@@ -14,6 +14,7 @@ from mrv_service import __version__
 from mrv_service.commands import ingest as ingest_cmd
 from mrv_service.commands import project as project_cmd
 from mrv_service.commands import rothc as rothc_cmd
+from mrv_service.commands import run as run_cmd
 from mrv_service.commands import sample as sample_cmd
 
 
@@ -34,8 +35,11 @@ def cli(verbose: int, quiet: int) -> None:
     Sentinel-2 imagery, model soil organic carbon (RothC-26.3, IPCC Tier 1) and prepare CCER
     documents.
 
+    A project's job: `mrv project create project.json`, `mrv ingest plots|logs|soil|weather
+    PROJECT FILE`, `mrv run PROJECT`. `mrv demo` does all of it on the bundled sample county.
+
     Settings come from MRV_* environment variables (MRV_DATABASE_URL, MRV_DATA_DIR,
-    MRV_STAC_URL, MRV_DASK_SCHEDULER, MRV_OUTPUT_DIR); see README.md.
+    MRV_STAC_URL, MRV_STAC_API_KEY, MRV_DASK_SCHEDULER, MRV_OUTPUT_DIR); see README.md.
     """
     configure_logging(verbose - quiet)
 
@@ -46,13 +50,16 @@ cli.add_command(project_cmd.group)
 cli.add_command(rothc_cmd.group)
 
 
+cli.add_command(run_cmd.run_command)
+
+
 @cli.command()
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Output directory (default: MRV_OUTPUT_DIR, else ./out).",
+    help="Output directory of the run (default: MRV_OUTPUT_DIR/PROJECT, i.e. out/lishu-conservation-tillage).",
 )
 @click.option(
     "--sample",
@@ -61,47 +68,22 @@ cli.add_command(rothc_cmd.group)
     default=None,
     help="Sample county directory (default: MRV_SAMPLE_DIR, else data/sample/lishu); created if absent.",
 )
-def demo(out_dir: Path | None, sample_dir: Path | None) -> None:
-    """Run the main job on the bundled sample county and write OUT/summary.json."""
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the Monte Carlo draws.")
+def demo(out_dir: Path | None, sample_dir: Path | None, seed: int | None) -> None:
+    """The main job on the bundled sample county: create it if absent, create its project and
+    ingest its files (as `mrv project create` and `mrv ingest` would), then `mrv run` it."""
     from mrv_service.config import load_settings
-    from mrv_service.pipeline import run_demo
+    from mrv_service.sample.demo import load_sample
+    from mrv_service.sample.generator import SampleError
 
-    overrides = {}
-    if out_dir is not None:
-        overrides["output_dir"] = out_dir.absolute()
-    if sample_dir is not None:
-        overrides["sample_dir"] = sample_dir.absolute()
+    overrides = {"sample_dir": sample_dir.absolute()} if sample_dir is not None else {}
     settings = load_settings(**overrides)
-    summary = run_demo(settings, echo=click.echo)
-    st, img, rc, t1 = summary["store"], summary["imagery"], summary["rothc"], summary["ipcc_tier1"]
+    try:
+        project = load_sample(settings, echo=click.echo)
+    except SampleError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo("")
-    click.echo(
-        f"project     {summary['project']} ({summary['project_zh']}), methodology {summary['methodology_id']}"
-    )
-    click.echo(
-        f"store       {st['plots']} plots, {st['farmers']} farmers, {st['hectares']:.1f} ha, "
-        f"{st['activity_records']['total']} activity records, {st['soil_samples']} soil samples, {st['flags']['open']} open flags"
-    )
-    click.echo(
-        f"imagery     {img['scenes']} scenes, {img['usable_plot_dates']} of {img['plot_dates']} plot-dates usable "
-        f"(cloud-masked), {img['plots_with_usable_dates']} plots with usable dates"
-    )
-    click.echo(
-        f"RothC       {rc['run']}: mean initial SOC {rc['mean_initial_soc_t_c_ha']:.1f} t C/ha, "
-        f"project - baseline {rc['mean_delta_soc_t_c_ha']:.2f} t C/ha = {rc['total_delta_soc_t_co2e']:.0f} t CO2e "
-        "(before deductions)"
-    )
-    if "monte_carlo" in rc:
-        mc = rc["monte_carlo"]
-        click.echo(
-            f"            Monte Carlo ({mc['draws']} draws): {mc['total_t_co2e_p2_5']:.0f} to "
-            f"{mc['total_t_co2e_p97_5']:.0f} t CO2e (95 % interval)"
-        )
-    click.echo(
-        f"IPCC Tier 1 {t1['climate_zone']}, {t1['soil_class']}: {t1['annual_delta_soc_t_co2e']:.1f} t CO2e/yr "
-        f"({t1['plots_no_till']} no-till plots)"
-    )
-    click.echo(f"written     {settings.output_dir / 'summary.json'} (+ {', '.join(summary['outputs'][1:])})")
+    run_cmd.execute(project, out_dir, seed, ())
 
 
 def main() -> None:

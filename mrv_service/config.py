@@ -12,6 +12,8 @@ the values it needs.
 | ``MRV_OUTPUT_DIR`` | where results and documents are written | ``./out`` |
 | ``MRV_SAMPLE_DIR`` | where ``mrv demo`` keeps the bundled sample county | ``<MRV_DATA_DIR>/sample/lishu`` |
 | ``MRV_ID_SALT`` | salt for hashing farmers' national ids | a fixed development salt |
+| ``MRV_STAC_API_KEY`` | API key of a commercial STAC API (never stored with a project) | none |
+| ``MRV_STAC_API_KEY_HEADER`` | HTTP header that carries it | ``Authorization`` (as ``Bearer KEY``) |
 """
 
 from __future__ import annotations
@@ -41,8 +43,20 @@ class Settings:
     """Where results and documents are written."""
     sample_dir: Path
     """Where the bundled sample county lives."""
-    id_salt: str
+    id_salt: str = dataclasses.field(repr=False)
     """Salt for hashing national ids (set a secret one in production)."""
+    stac_api_key: str | None = dataclasses.field(default=None, repr=False)
+    """API key of a commercial STAC API; only from the environment, never stored."""
+    stac_api_key_header: str = "Authorization"
+    """HTTP header carrying the key; ``Authorization`` sends ``Bearer KEY``."""
+
+    def stac_headers(self) -> dict[str, str] | None:
+        """HTTP headers for STAC API requests (None without a key)."""
+        if not self.stac_api_key:
+            return None
+        if self.stac_api_key_header.lower() == "authorization":
+            return {"Authorization": f"Bearer {self.stac_api_key}"}
+        return {self.stac_api_key_header: self.stac_api_key}
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed (tests use this)."""
@@ -61,5 +75,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         output_dir=Path(env.get(PREFIX + "OUTPUT_DIR", "out")).absolute(),
         sample_dir=Path(env.get(PREFIX + "SAMPLE_DIR") or data_dir / "sample" / "lishu").absolute(),
         id_salt=env.get(PREFIX + "ID_SALT", DEV_ID_SALT),
+        stac_api_key=env.get(PREFIX + "STAC_API_KEY") or None,
+        stac_api_key_header=env.get(PREFIX + "STAC_API_KEY_HEADER") or "Authorization",
     )
     return settings.replace(**overrides) if overrides else settings

@@ -19,12 +19,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from geodata.pipeline import DEFAULT_BANDS, DEFAULT_MIN_VALID_FRACTION
+from geodata.defaults import DEFAULT_BANDS, DEFAULT_MAX_ITEMS, DEFAULT_MIN_VALID_FRACTION
 from geodata.sentinel2 import REFLECTANCE_BANDS
 from models.errors import MRVError
-from models.ipcc_tier1 import SOIL_CLASSES
-from models.scenarios import DEFAULT_DEPTH_CM
-from models.soil import DEFAULT_CLAY_PCT, DEFAULT_IPCC_SOIL_CLASS
+from models.soil import DEFAULT_CLAY_PCT, DEFAULT_DEPTH_CM, DEFAULT_IPCC_SOIL_CLASS, IPCC_SOIL_CLASSES
 
 __all__ = [
     "SETTINGS",
@@ -110,7 +108,7 @@ SETTINGS: dict[str, SettingSpec] = {
         _spec(
             "imagery.max_items",
             "int",
-            2000,
+            DEFAULT_MAX_ITEMS,
             "largest number of STAC items a run may read; a search matching more stops the run "
             "(narrow the dates or the cloud limit, or raise this) [1]",
             low=1,
@@ -181,8 +179,8 @@ SETTINGS: dict[str, SettingSpec] = {
             "soil.ipcc_soil_class",
             "choice",
             DEFAULT_IPCC_SOIL_CLASS,
-            "IPCC soil class of the project's soils for Tier 1 (HAC, LAC, SAN, POD, VOL, WET)",
-            choices=tuple(SOIL_CLASSES),
+            "IPCC soil class of the project's soils for Tier 1 (2019 Refinement Vol. 4 Table 2.3)",
+            choices=IPCC_SOIL_CLASSES,
         ),
         _spec(
             "plots.max_distance_km",

@@ -71,7 +71,9 @@ def _project_and_file(args: tuple[str, ...], project: str | None) -> tuple[str, 
     elif len(args) == 1:
         file = args[0]
         if project is None:
-            raise click.UsageError("name the project: `mrv ingest KIND PROJECT FILE` (see `mrv project list`)")
+            raise click.UsageError(
+                "name the project: `mrv ingest KIND PROJECT FILE` (see `mrv project list`)"
+            )
     else:
         raise click.UsageError("give the project and one file: `mrv ingest KIND PROJECT FILE`")
     path = Path(file)
@@ -83,7 +85,9 @@ def _project_and_file(args: tuple[str, ...], project: str | None) -> tuple[str, 
 def _command(kind: str, help_text: str) -> click.Command:
     @click.command(kind, help=help_text)
     @click.argument("args", nargs=-1, required=True, metavar="[PROJECT] FILE")
-    @click.option("--project", "project", default=None, help="Name of the project (instead of the first argument).")
+    @click.option(
+        "--project", "project", default=None, help="Name of the project (instead of the first argument)."
+    )
     @click.option("--by", "uploaded_by", default=None, help="Who uploads the file (default: cli:<user>).")
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of text.")
     def cmd(args: tuple[str, ...], project: str | None, uploaded_by: str | None, as_json: bool) -> None:

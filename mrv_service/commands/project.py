@@ -1,4 +1,4 @@
-"""``mrv project list|show|create``: the projects in the store."""
+"""``mrv project list|show|create|set``: the projects in the store and their run settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 
 __all__ = ["group"]
 
-group = click.Group("project", help="List, show and create projects in the store.")
+group = click.Group("project", help="List, show, create projects and set their run settings.")
 
 
 def _engine():
@@ -84,7 +84,13 @@ def show_cmd(name: str, as_json: bool) -> None:
         f"  soil samples      {s['soil_samples']}",
         f"  uploads           {', '.join(f'{k} {v}' for k, v in s['uploads'].items()) or 'none'}",
         f"  flags             {s['flags']['plots_flagged']} plots with open flags ({s['flags']['open']} open)",
+        "  settings (change with `mrv project set NAME KEY=VALUE`; * = set for this project)",
     ]
+    from mrv_service.project_settings import describe
+
+    for key, value, is_default, _help in describe(s.get("settings")):
+        shown = ",".join(map(str, value)) if isinstance(value, list) else ("none" if value is None else value)
+        lines.append(f"    {' ' if is_default else '*'} {key:<34} {shown}")
     click.echo("\n".join(lines))
 
 
@@ -106,10 +112,62 @@ def create_cmd(project_json: Path, org_name: str) -> None:
     try:
         with session_scope(engine) as session:
             try:
-                project = ensure_project_from_json(session, data, org_name=org_name)
+                project = ensure_project_from_json(
+                    session,
+                    data,
+                    org_name=org_name,
+                    base_dir=project_json.parent.absolute(),
+                    source=project_json.name,
+                )
             except ProjectConflictError as exc:
                 raise click.BadParameter(str(exc), param_hint="PROJECT_JSON") from exc
             name = project.name
     finally:
         engine.dispose()
     click.echo(f"project {name} ready")
+
+
+@group.command("set")
+@click.argument("name")
+@click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
+@click.option(
+    "--unset", "unset", multiple=True, metavar="KEY", help="Return KEY to its default (repeatable)."
+)
+def set_cmd(name: str, assignments: tuple[str, ...], unset: tuple[str, ...]) -> None:
+    """Set run settings of project NAME, e.g. `imagery.max_cloud_cover=40`,
+    `imagery.collections=sentinel-2-c1-l2a`, `imagery.source=https://earth-search.aws.element84.com/v1`,
+    `model.depth_cm=30`. `mrv project show NAME` lists every key with its value and default.
+    API keys are never stored: set MRV_STAC_API_KEY in the environment instead."""
+    from mrv_service.project_settings import ProjectSettingsError, parse_setting
+    from mrv_service.store.db import session_scope
+    from mrv_service.store.projects import ProjectNotFoundError, update_project_settings
+
+    if not assignments and not unset:
+        raise click.UsageError("give at least one KEY=VALUE or --unset KEY (see `mrv project show NAME`)")
+    changes: dict[str, object] = {}
+    try:
+        for a in assignments:
+            key, sep, text = a.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{a!r} is not KEY=VALUE", param_hint="KEY=VALUE")
+            value = parse_setting(key.strip(), text)
+            if isinstance(value, str) and key.strip() == "imagery.source" and "://" not in value:
+                value = str(Path(value).expanduser().absolute())
+            changes[key.strip()] = value
+    except ProjectSettingsError as exc:
+        raise click.BadParameter(str(exc), param_hint="KEY=VALUE") from exc
+    engine = _engine()
+    try:
+        with session_scope(engine) as session:
+            try:
+                update_project_settings(session, name, changes, unset=list(unset))
+            except ProjectNotFoundError as exc:
+                raise click.BadParameter(str(exc), param_hint="NAME") from exc
+            except ProjectSettingsError as exc:
+                raise click.BadParameter(str(exc), param_hint="KEY=VALUE") from exc
+    finally:
+        engine.dispose()
+    for key, value in changes.items():
+        click.echo(f"{name}: {key} = {value}")
+    for key in unset:
+        click.echo(f"{name}: {key} back to its default")

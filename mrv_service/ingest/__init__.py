@@ -11,7 +11,12 @@ from mrv_service.ingest.report import IngestError, Issue, UploadReport
 from mrv_service.ingest.soil import ingest_soil
 from mrv_service.ingest.weather import ingest_weather
 
-INGEST_FUNCTIONS = {"plots": ingest_plots, "logs": ingest_logs, "soil": ingest_soil, "weather": ingest_weather}
+INGEST_FUNCTIONS = {
+    "plots": ingest_plots,
+    "logs": ingest_logs,
+    "soil": ingest_soil,
+    "weather": ingest_weather,
+}
 """Upload kind -> ingest function (all share one signature)."""
 
 __all__ = [

@@ -70,6 +70,7 @@ from shapely import STRtree
 
 from models.errors import MRVError
 from models.units import KG_PER_JIN, MU_PER_HA, SOM_TO_SOC
+from mrv_service.ingest.weather_fields import PAN_PER_PET
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,6 @@ BOUNDARY_GAP_M = 0.3
 """Half-width of the unploughed ridge between neighbouring strips [m]: plots never touch."""
 VILLAGE_GAP_M = (60.0, 120.0)
 
-PAN_PER_PET = 1.0 / 0.75
-"""Open-pan evaporation from PET: RothC-26.3 uses 0.75 x pan evaporation as the crop
-evaporative demand (DF = rain - 0.75 E, RothC.for:232), so pan = PET / 0.75 [1]."""
 
 # Lishu station monthly normals, Jan..Dec
 TMEAN_NORMAL_DEGC = np.array([-13.6, -8.5, -0.1, 9.5, 17.0, 21.9, 24.1, 22.8, 17.1, 8.6, -1.9, -10.8])
@@ -1399,6 +1397,8 @@ def _project_json(seed: int, n_plots: int) -> dict[str, Any]:
         "crediting_period": {"start": CREDITING_PERIOD[0], "end": CREDITING_PERIOD[1]},
         "baseline_years": list(BASELINE_YEARS),
         "project_years": list(PROJECT_YEARS),
+        # the run settings: imagery from the bundled static catalog (a path relative to this file)
+        "settings": {"imagery": {"source": "imagery/catalog.json"}},
         "seed": seed,
         "n_plots": n_plots,
     }

@@ -22,7 +22,7 @@ STATION_COLUMNS = ("station_id", "name", "lon", "lat")
 MONTHLY_COLUMNS = ("station_id", "month", "tmean_degC", "precip_mm", "pan_evap_mm")
 """Columns of the monthly DataFrame: station id, month (datetime64, first day), mean air
 temperature [degC], precipitation [mm], open-pan evaporation [mm] (named as in the sample
-county's ``weather_monthly.csv`` and :func:`mrv_service.pipeline.read_weather`)."""
+county's ``weather_monthly.csv`` and :func:`models.weather.monthly_forcing`)."""
 
 
 def load_weather(session: Session, project: Project | str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,4 +1,5 @@
-"""``mrv demo`` end to end on a small generated county, and the default county's size via the CLI."""
+"""``mrv demo`` end to end on a small generated county (exactly ``mrv run`` after the sample is
+loaded), and the default county's size via the CLI."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from mrv_service.cli import cli
+from mrv_service.ingest.report import file_sha256
 from mrv_service.sample import create_sample
+from mrv_service.sample.demo import SAMPLE_UPLOADS
+
+PROJECT = "lishu-conservation-tillage"
 
 
 @pytest.fixture(scope="module")
@@ -28,32 +33,47 @@ def _env(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::models.scenarios.ScenarioWarning")
 def test_demo_runs_every_stage_and_a_second_run_changes_nothing(small_county, tmp_path):
     runner = CliRunner()
-    args = ["demo", "--sample", str(small_county), "--out", str(tmp_path / "out")]
+    args = ["demo", "--sample", str(small_county)]
     first = runner.invoke(cli, args, env=_env(tmp_path))
     assert first.exit_code == 0, first.output
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    out = tmp_path / "out" / PROJECT  # MRV_OUTPUT_DIR/PROJECT
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["outputs"] == [
+        "summary.json",
+        "plot_features.nc",
+        "plot_results.csv",
+        "run_manifest.json",
+        "run.log",
+    ]
+    assert all((out / f).is_file() for f in summary["outputs"])
 
     store = summary["store"]
     assert store["plots"] == 40
     assert store["soil_samples"] > 0
-    assert all(u["status"] == "accepted" for u in summary["uploads"])
+
+    # the manifest names every uploaded file by the SHA-256 of its bytes
+    manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
+    uploaded = {u["file"]: u["sha256"] for u in manifest["inputs"]["uploads"]}
+    assert uploaded == {f: file_sha256(small_county / f) for _, f in SAMPLE_UPLOADS}
+    assert manifest["inputs"]["store_rows"]["plots"]["rows"] == 40
+    assert manifest["seed"] == summary["run"]["seed"]
 
     img = summary["imagery"]
     assert img["plots_with_usable_dates"] == 40
     assert 0 < img["usable_plot_dates"] < img["plot_dates"]  # clouds drop some plot-dates
-    assert img["plot_dates"] == 40 * img["scenes"]
+    assert img["plot_dates"] == 40 * img["dates"]
 
     rc = summary["rothc"]
     # t CO2e = t C x 44/12 (IPCC 2006 Vol. 4 Eq. 2.2 conversion)
     assert rc["total_delta_soc_t_co2e"] == pytest.approx(rc["total_delta_soc_t_c"] * 44 / 12, abs=0.02)
-    per_plot = pd.read_csv(tmp_path / "out" / "plot_soc.csv")
+    per_plot = pd.read_csv(out / "plot_results.csv")
     assert len(per_plot) == 40
     # the area-weighted sum of the per-plot gains is the project total (rounding of the CSV only)
     total = (per_plot["delta_soc_t_c_ha"] * per_plot["area_ha"]).sum()
     assert total == pytest.approx(rc["total_delta_soc_t_c"], rel=1e-3)
+    assert per_plot["delta_t_co2e"].sum() == pytest.approx(rc["total_delta_soc_t_co2e"], rel=1e-3)
     # plots whose logs show no practice change get exactly nothing; the adopters gain
     logged = pd.read_excel(small_county / "activity_logs_project.xlsx")
     adopters = set(logged.loc[logged["method"].isin(["no_till", "mulched", "retained"]), "plot_id"])
@@ -64,10 +84,21 @@ def test_demo_runs_every_stage_and_a_second_run_changes_nothing(small_county, tm
 
     second = runner.invoke(cli, args, env=_env(tmp_path))
     assert second.exit_code == 0, second.output
-    again = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
-    assert all(u["status"] == "already_ingested" for u in again["uploads"])
+    assert second.output.count("already ingested") == len(SAMPLE_UPLOADS)
+    again = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert again["store"]["plots"] == 40
-    assert again["rothc"] == rc
+    assert again["rothc"] == rc  # same inputs, same seed: the same numbers
+    assert again["run"]["run_id"] == summary["run"]["run_id"] + 1
+
+
+def test_demo_refuses_a_folder_that_is_not_a_sample_county(tmp_path):
+    mine = tmp_path / "my-files"
+    mine.mkdir()
+    (mine / "plots.geojson").write_text("{}", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["demo", "--sample", str(mine)], env=_env(tmp_path))
+    assert r.exit_code == 1
+    assert "holds no sample county" in r.output and "mrv run" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)  # no traceback
 
 
 @pytest.mark.slow
@@ -84,7 +115,7 @@ def test_default_county_has_1000_plots_and_300_farmers(tmp_path):
         ("logs", "activity_logs_baseline.csv"),
         ("soil", "soil_samples.csv"),
     ):
-        r = runner.invoke(cli, ["ingest", kind, str(county / f), "--project", name], env=env)
+        r = runner.invoke(cli, ["ingest", kind, name, str(county / f)], env=env)
         assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["project", "show", name, "--json"], env=env)
     assert r.exit_code == 0, r.output
@@ -92,3 +123,5 @@ def test_default_county_has_1000_plots_and_300_farmers(tmp_path):
     assert shown["plots"] >= 1000
     assert shown["farmers"] >= 300
     assert 0.1 * shown["plots"] <= shown["hectares"] <= 2.0 * shown["plots"]
+    # the sample's project.json carries its imagery source, stored as an absolute path
+    assert shown["settings"] == {"imagery": {"source": str((county / "imagery" / "catalog.json").resolve())}}

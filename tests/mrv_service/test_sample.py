@@ -149,6 +149,7 @@ def test_project_json(small):
         "crediting_period": {"start": "2024-01-01", "end": "2033-12-31"},
         "baseline_years": [2021, 2022, 2023],
         "project_years": [2024, 2025],
+        "settings": {"imagery": {"source": "imagery/catalog.json"}},
         "seed": DEFAULT_SEED,
         "n_plots": 60,
     }

@@ -1,0 +1,451 @@
+"""``mrv run PROJECT``: every stage of a project's job, its outputs published all at once.
+
+:func:`run_project` registers the run (refusing a second concurrent run of the project), reads
+the project's inputs from the store in one snapshot, runs the selected stages
+(:mod:`mrv_service.run.stages`), carries over the outputs of the stages not selected from the last
+published run (after checking that their inputs have not changed since), and writes into a
+partial directory that replaces the output directory only when everything is written
+(:class:`~mrv_service.run.outputs.RunDirectory`):
+
+==========================  ===================================================================
+``summary.json``            the figures of every stage, the run and the project
+``plot_results.csv``        one row per plot: initial SOC, end-of-run SOC of both scenarios,
+                            the change [t C ha-1] and [t CO2e], Tier 1 levels and change
+``plot_features.nc``        per-plot Sentinel-2 time series, Dataset(plot, time)
+``run_manifest.json``       inputs (file and row hashes), code version, parameters, seed, times
+``run.log``                 what the run did and every warning it met
+==========================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from models.uncertainty import DEFAULT_SEED
+from mrv_service.config import Settings
+from mrv_service.run.inputs import ProjectInputs, load_project_inputs
+from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, output_hashes
+from mrv_service.run.outputs import RunDirectory
+from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage, models_stage
+from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
+from mrv_service.store.projects import get_project
+from mrv_service.store.runs import finish_run, set_stage, start_run
+
+__all__ = ["STAGES", "StageSpec", "run_project", "RunNotReadyError", "default_out_dir"]
+
+log = logging.getLogger("mrv_service.run")
+
+Echo = Callable[[str], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSpec:
+    """A stage: the store tables and settings its result depends on, and the files it writes."""
+
+    name: str
+    tables: tuple[str, ...]
+    """Keys of :attr:`ProjectInputs.digests` its inputs come from."""
+    settings: tuple[str, ...]
+    """Prefixes of the project settings it reads."""
+    files: tuple[str, ...]
+    """Output files it writes."""
+    uses_seed: bool = False
+
+
+STAGES: tuple[StageSpec, ...] = (
+    StageSpec("imagery", ("plots",), ("imagery.",), ("plot_features.nc",)),
+    StageSpec(
+        "models",
+        ("plots", "activity_records", "soil_samples", "weather"),
+        ("model.", "soil.", "weather."),
+        ("plot_results.csv",),
+        uses_seed=True,
+    ),
+)
+"""The stages in the order they run (verification, accounting and documents come later)."""
+
+STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
+ALWAYS = ("summary.json", "run_manifest.json", "run.log")
+
+
+def default_out_dir(settings: Settings, project_name: str) -> Path:
+    """``MRV_OUTPUT_DIR/PROJECT`` (``out/PROJECT`` by default)."""
+    return settings.output_dir / project_name
+
+
+def _stage_inputs(spec: StageSpec, inputs: ProjectInputs, seed: int, env: Settings) -> dict[str, Any]:
+    """What a stage's result depends on: table digests, its settings, the seed."""
+    deps: dict[str, Any] = {t: inputs.digests[t]["sha256"] for t in spec.tables}
+    deps["settings"] = {
+        k: v
+        for k, v in sorted(inputs.project.settings.items())
+        if any(k.startswith(p) for p in spec.settings)
+    }
+    if spec.name == "imagery" and not inputs.project.settings["imagery.source"]:
+        deps["settings"]["imagery.source"] = env.stac_url
+    deps["periods"] = {
+        "baseline_years": list(inputs.project.baseline_years),
+        "project_years": list(inputs.project.project_years),
+        "crediting_start": inputs.project.crediting_start.isoformat(),
+    }
+    if spec.uses_seed:
+        deps["seed"] = seed
+    return json.loads(json.dumps(deps, default=str))
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    out = []
+    for k in keys:
+        if old.get(k) != new.get(k):
+            if isinstance(old.get(k), dict) and isinstance(new.get(k), dict):
+                out += [f"{k}.{s}" for s in _changed(old[k], new[k])]
+            else:
+                out.append(k)
+    return out
+
+
+class _Forward(logging.Handler):
+    """Passes records on to the parent loggers' handlers (the console the CLI configured)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        parent = log.parent
+        while parent is not None:
+            for h in parent.handlers:
+                if record.levelno >= h.level:
+                    h.handle(record)
+            if not parent.propagate:
+                break
+            parent = parent.parent
+
+
+@contextlib.contextmanager
+def _run_log(path: Path) -> Iterator[logging.Handler]:
+    """Write every record of the run (INFO and up) to ``path``; the console keeps the level the
+    CLI (or the application) configured, so it shows only what it showed before."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    handler.setLevel(logging.INFO)
+    forward = _Forward(level=log.getEffectiveLevel())
+    old_level, old_propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.addHandler(forward)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        log.removeHandler(handler)
+        log.removeHandler(forward)
+        log.setLevel(old_level)
+        log.propagate = old_propagate
+        handler.close()
+
+
+@contextlib.contextmanager
+def _capture(stage: str, sink: list[dict[str, Any]]) -> Iterator[None]:
+    """Record the warnings a stage raises into the run log and ``sink`` (they do not stop the run)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: dict[str, dict[str, Any]] = {}
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text in seen:
+            seen[text]["count"] += 1
+            continue
+        seen[text] = {"stage": stage, "category": w.category.__name__, "message": str(w.message), "count": 1}
+        log.warning("%s: %s", stage, text)
+    sink.extend(seen.values())
+
+
+def run_project(
+    env: Settings,
+    project_name: str,
+    *,
+    out_dir: Path | None = None,
+    stages: Sequence[str] | None = None,
+    seed: int | None = None,
+    progress: Callable[[str], Any] | None = None,
+    echo: Echo = lambda _msg: None,
+) -> dict[str, Any]:
+    """Run the selected stages of a project and publish its outputs.
+
+    Parameters
+    ----------
+    env : Settings
+        Service settings (database, default imagery source, Dask scheduler, output root).
+    project_name : str
+        A project in the store.
+    out_dir : pathlib.Path, optional
+        Output directory (default ``MRV_OUTPUT_DIR/PROJECT``).
+    stages : sequence of str, optional
+        Stages to compute (default: all of :data:`STAGES`); the others are carried over from the
+        last published run when their inputs are unchanged.
+    seed : int, optional
+        Seed of the Monte Carlo (default :data:`models.uncertainty.DEFAULT_SEED`).
+    progress : callable, optional
+        ``progress(stage)`` returns a callable advanced by one per unit of work (e.g. a tqdm bar's
+        ``update``), or None.
+    echo : callable
+        Receives one line per stage (the CLI prints them).
+
+    Returns
+    -------
+    dict
+        The summary written to ``summary.json``.
+
+    Raises
+    ------
+    RunNotReadyError
+        When the project lacks something a stage needs (nothing is written).
+    mrv_service.store.runs.RunInProgressError
+        When another run of the project is in progress.
+    """
+    selected = list(STAGE_NAMES if not stages else dict.fromkeys(stages))
+    unknown = [s for s in selected if s not in STAGE_NAMES]
+    if unknown:
+        raise RunNotReadyError(f"unknown stage(s) {unknown}; choose from {', '.join(STAGE_NAMES)}")
+    seed = DEFAULT_SEED if seed is None else int(seed)
+    out = RunDirectory(out_dir or default_out_dir(env, project_name))
+    engine = make_engine(env.database_url)
+    try:
+        init_db(engine)
+        with session_scope(engine) as session:
+            begin_write(session)
+            project = get_project(session, project_name)
+            run = start_run(session, project, stages=selected, seed=seed, out_dir=str(out.final))
+        try:
+            summary = _execute(env, engine, run, project_name, out, selected, seed, progress, echo)
+        except BaseException as exc:
+            out.discard()
+            reason = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt | SystemExit)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            with session_scope(engine) as session:
+                finish_run(session, run, ok=False, timings={}, error=reason)
+            raise
+        return summary
+    finally:
+        engine.dispose()
+
+
+def _execute(env, engine, run, project_name, out, selected, seed, progress, echo) -> dict[str, Any]:
+    def say(line: str) -> None:
+        echo(line)
+        log.info("%s", line)
+
+    t_start = time.perf_counter()
+    started = now_utc()
+    timings: dict[str, float] = {}
+    found: list[dict[str, Any]] = []
+    tmp = out.open()
+    with _run_log(tmp / "run.log"):
+        log.info(
+            "run %s of project %r: stages %s, seed %s, output %s",
+            run.id,
+            project_name,
+            selected,
+            seed,
+            out.final,
+        )
+        t = time.perf_counter()
+        with session_scope(engine) as session:
+            set_stage(session, run, "inputs")
+            inputs = load_project_inputs(session, project_name)
+        timings["inputs"] = time.perf_counter() - t
+        log.info(
+            "inputs: %d plots, %d activity records, %d soil layers, %d weather months",
+            len(inputs.plots),
+            len(inputs.activities),
+            len(inputs.soil_layers),
+            len(inputs.weather_months),
+        )
+        if inputs.plots.empty:
+            raise RunNotReadyError(
+                f"project {project_name!r} has no plots; upload them with `mrv ingest plots {project_name} FILE`"
+            )
+        if "models" in selected:
+            check_models_ready(inputs)  # refuse to start before any work when the weather has gaps
+
+        prev_summary = out.previous_json("summary.json") or {}
+        prev_manifest = out.previous_json("run_manifest.json") or {}
+        summary: dict[str, Any] = {
+            "project": inputs.project.name,
+            "project_zh": inputs.project.name_zh,
+            "methodology_id": inputs.project.methodology_id,
+            "store": inputs.store_summary,
+        }
+        stage_records: dict[str, Any] = {}
+        manifest_imagery = prev_manifest.get("inputs", {}).get("imagery")
+        for spec in STAGES:
+            deps = _stage_inputs(spec, inputs, seed, env)
+            if spec.name not in selected:
+                prev = prev_manifest.get("stages", {}).get(spec.name)
+                if prev is None or not all(out.previous_file(f) for f in spec.files):
+                    log.info("stage %s: not run and no earlier result to carry over", spec.name)
+                    continue
+                changed = _changed(prev.get("inputs", {}), deps)
+                if changed:
+                    raise RunNotReadyError(
+                        f"the {spec.name} results of the last run (run {prev_manifest.get('run_id')}) were computed "
+                        f"from other inputs (changed since: {', '.join(changed)}); run "
+                        f"`mrv run {project_name} --stage {spec.name}` too, or all stages"
+                    )
+                for f in spec.files:
+                    out.carry(f)
+                if spec.name in prev_summary:
+                    summary[spec.name] = prev_summary[spec.name]
+                for key in _SUMMARY_KEYS.get(spec.name, ()):
+                    if key in prev_summary:
+                        summary[key] = prev_summary[key]
+                stage_records[spec.name] = {**prev, "carried_over_from_run": prev_manifest.get("run_id")}
+                say(
+                    f"{spec.name:<11} carried over from run {prev_manifest.get('run_id')} (inputs unchanged)"
+                )
+                continue
+            with session_scope(engine) as session:
+                set_stage(session, run, spec.name)
+            t = time.perf_counter()
+            log.info("stage %s: started", spec.name)
+            with _capture(spec.name, found):
+                if spec.name == "imagery":
+                    client = _dask_client(env)
+                    try:
+                        outcome = imagery_stage(
+                            inputs,
+                            default_source=env.stac_url,
+                            headers=env.stac_headers(),
+                            dask_client=client,
+                            progress=progress("imagery") if progress else None,
+                        )
+                    finally:
+                        if client is not None:
+                            client.close()
+                    outcome.features.to_netcdf(tmp / "plot_features.nc")
+                    manifest_imagery = imagery_inputs(outcome.features)
+                    summary["imagery"] = outcome.summary
+                    s = outcome.summary
+                    say(
+                        f"imagery     {s['scenes']} scenes, {s['usable_plot_dates']} of {s['plot_dates']} plot-dates "
+                        f"usable (cloud-masked), {s['plots_with_usable_dates']} of {len(inputs.plots)} plots with usable dates"
+                    )
+                elif spec.name == "models":
+                    outcome = models_stage(inputs, seed=seed)
+                    outcome.per_plot.to_csv(tmp / "plot_results.csv", index=False)
+                    summary.update(outcome.summary)
+                    rc, t1 = outcome.summary["rothc"], outcome.summary["ipcc_tier1"]
+                    mc = rc["monte_carlo"]
+                    say(
+                        f"RothC       {rc['run']}: mean initial SOC {rc['mean_initial_soc_t_c_ha']:.1f} t C/ha, "
+                        f"project - baseline {rc['mean_delta_soc_t_c_ha']:.2f} t C/ha = {rc['total_delta_soc_t_co2e']:.0f} t CO2e "
+                        "(before deductions)"
+                    )
+                    say(
+                        f"            Monte Carlo ({mc['draws']} draws, seed {mc['seed']}): {mc['total_t_co2e_p2_5']:.0f} to "
+                        f"{mc['total_t_co2e_p97_5']:.0f} t CO2e (95 % interval)"
+                    )
+                    say(
+                        f"IPCC Tier 1 {t1['climate_zone']}, {t1['soil_class']}: {t1['annual_delta_soc_t_co2e']:.1f} t CO2e/yr "
+                        f"({t1['plots_no_till']} no-till plots)"
+                    )
+            timings[spec.name] = time.perf_counter() - t
+            stage_records[spec.name] = {
+                "inputs": deps,
+                "run_id": run.id,
+                "seconds": round(timings[spec.name], 3),
+            }
+            log.info("stage %s: done in %.2f s", spec.name, timings[spec.name])
+
+        timings["total"] = time.perf_counter() - t_start
+        files = [f for spec in STAGES for f in spec.files if (tmp / f).is_file()]
+        summary["run"] = {
+            "run_id": run.id,
+            "stages_run": selected,
+            "stages_carried_over": [s for s in stage_records if s not in selected],
+            "seed": seed,
+            "started_at": started,
+            "finished_at": now_utc(),
+            "timings_s": {k: round(v, 2) for k, v in timings.items()},
+            "warnings": found,
+        }
+        summary["outputs"] = ["summary.json", *files, "run_manifest.json", "run.log"]
+        (tmp / "summary.json").write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
+        manifest = {
+            "run_id": run.id,
+            "project": inputs.project.name,
+            "stages_run": selected,
+            "seed": seed,
+            "started_at": started,
+            "finished_at": summary["run"]["finished_at"],
+            "timings_s": summary["run"]["timings_s"],
+            "code": code_version(),
+            "parameters": {
+                "settings": inputs.project.settings,
+                "settings_set_by_owner": inputs.project.stored_settings,
+                "periods": {
+                    "baseline_years": list(inputs.project.baseline_years),
+                    "project_years": list(inputs.project.project_years),
+                    "crediting_period": [
+                        inputs.project.crediting_start.isoformat(),
+                        inputs.project.crediting_end.isoformat(),
+                    ],
+                },
+            },
+            "inputs": {
+                "uploads": inputs.uploads,
+                "store_rows": inputs.digests,
+                "imagery": manifest_imagery,
+            },
+            "stages": stage_records,
+            "outputs": output_hashes(tmp, ["summary.json", *files]),
+        }
+        (tmp / "run_manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
+        log.info("run %s: complete in %.2f s", run.id, timings["total"])
+    out.publish()
+    with session_scope(engine) as session:
+        finish_run(session, run, ok=True, timings=timings, summary=_short(summary))
+    echo(f"written     {out.final} ({', '.join(summary['outputs'])})")
+    return summary
+
+
+#: Summary sections each stage owns besides its own name.
+_SUMMARY_KEYS: dict[str, tuple[str, ...]] = {"models": ("rothc", "ipcc_tier1", "weather", "soil")}
+
+
+def _short(summary: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures kept with the run row."""
+    rc = summary.get("rothc", {})
+    return {
+        "total_delta_soc_t_co2e": rc.get("total_delta_soc_t_co2e"),
+        "monte_carlo": rc.get("monte_carlo"),
+        "usable_plot_dates": summary.get("imagery", {}).get("usable_plot_dates"),
+    }
+
+
+def _dask_client(env: Settings):
+    if not env.dask_scheduler:
+        return None
+    from dask.distributed import Client
+
+    try:
+        return Client(env.dask_scheduler, timeout="30s")
+    except OSError as exc:
+        raise RunNotReadyError(
+            f"the Dask scheduler MRV_DASK_SCHEDULER={env.dask_scheduler!r} is unreachable ({exc}); "
+            "start it or unset MRV_DASK_SCHEDULER to run on local threads"
+        ) from exc

@@ -1,0 +1,164 @@
+"""What a run reads from the store: a project's plots, activity records, soil layers and uploads,
+each as a table in canonical units, and a SHA-256 digest of every table read (for the run manifest).
+
+These are the only queries of the run; the stages receive the tables, never a session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mrv_service.store.models import ActivityRecord, Farmer, Plot, Project, SoilSample, Upload
+
+__all__ = ["load_plots", "load_activities", "load_soil_layers", "load_uploads", "rows_digest"]
+
+
+def rows_digest(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """Row count and SHA-256 of rows in a canonical JSON form (one line per row, as given).
+
+    Callers pass rows in a deterministic order (sorted by a natural key), so the same stored
+    data gives the same digest on SQLite and PostgreSQL.
+    """
+    h = hashlib.sha256()
+    n = 0
+    for row in rows:
+        h.update(json.dumps([_canonical(v) for v in row], ensure_ascii=False, sort_keys=True).encode())
+        h.update(b"\n")
+        n += 1
+    return {"rows": n, "sha256": h.hexdigest()}
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in sorted(value.items())}
+    return value
+
+
+def load_plots(session: Session, project: Project) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The project's plots in EPSG:4326, sorted by plot id, and their digest.
+
+    Returns
+    -------
+    plots : geopandas.GeoDataFrame
+        ``plot_id``, ``farmer_id``, ``village``, ``area_ha`` [ha], ``geometry`` (EPSG:4326).
+    digest : dict
+        :func:`rows_digest` of (plot_id, farmer_id, area_ha, geometry WKT).
+    """
+    rows = session.execute(
+        select(Plot.external_id, Plot.area_ha, Plot.geometry_wkt, Farmer.external_id, Farmer.village)
+        .join(Farmer, Plot.farmer_id == Farmer.id, isouter=True)
+        .where(Plot.project_id == project.id)
+        .order_by(Plot.external_id)
+    ).all()
+    plots = gpd.GeoDataFrame(
+        {
+            "plot_id": [r[0] for r in rows],
+            "farmer_id": [r[3] for r in rows],
+            "village": [r[4] for r in rows],
+            "area_ha": [float(r[1]) for r in rows],
+        },
+        geometry=shapely.from_wkt([r[2] for r in rows]) if rows else [],
+        crs="EPSG:4326",
+    )
+    return plots, rows_digest((r[0], r[3], r[1], r[2]) for r in rows)
+
+
+def load_activities(session: Session, project: Project) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The project's activity records in the canonical schema (DATA_FORMATS.md section 2).
+
+    Returns
+    -------
+    activities : pandas.DataFrame
+        ``plot_id``, ``date`` (Timestamp), ``activity``, ``crop``, ``method`` and one column per
+        attribute present (canonical units), sorted by plot, date and natural key.
+    digest : dict
+    """
+    rows = session.execute(
+        select(
+            Plot.external_id,
+            ActivityRecord.date,
+            ActivityRecord.natural_key,
+            ActivityRecord.activity,
+            ActivityRecord.crop,
+            ActivityRecord.method,
+            ActivityRecord.attributes,
+        )
+        .join(Plot, ActivityRecord.plot_id == Plot.id)
+        .where(Plot.project_id == project.id)
+        .order_by(Plot.external_id, ActivityRecord.date, ActivityRecord.natural_key)
+    ).all()
+    records = []
+    for pid, date, _key, activity, crop, method, attrs in rows:
+        rec = dict(attrs or {})
+        rec.update(plot_id=pid, date=pd.Timestamp(date), activity=activity, crop=crop, method=method)
+        records.append(rec)
+    columns = ["plot_id", "date", "activity", "crop", "method"]
+    df = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
+    return df, rows_digest(rows)
+
+
+def load_soil_layers(session: Session, project: Project) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The project's soil-sample layers that have a plot and an SOC stock.
+
+    Returns
+    -------
+    layers : pandas.DataFrame
+        ``sample_id``, ``plot_id``, ``date``, ``top`` and ``bottom`` [cm], ``stock`` [t C ha-1],
+        ``soc_g_kg`` [g kg-1], ``bulk_density`` [g cm-3].
+    digest : dict
+        Over every sample of the project (also those without a plot or stock).
+    """
+    rows = session.execute(
+        select(
+            SoilSample.sample_id,
+            Plot.external_id,
+            SoilSample.date,
+            SoilSample.depth_top_cm,
+            SoilSample.depth_bottom_cm,
+            SoilSample.soc_stock_t_ha,
+            SoilSample.soc_g_kg,
+            SoilSample.bulk_density_g_cm3,
+        )
+        .join(Plot, SoilSample.plot_id == Plot.id, isouter=True)
+        .where(SoilSample.project_id == project.id)
+        .order_by(SoilSample.sample_id)
+    ).all()
+    cols = ["sample_id", "plot_id", "date", "top", "bottom", "stock", "soc_g_kg", "bulk_density"]
+    df = pd.DataFrame([tuple(r) for r in rows], columns=cols)
+    usable = df[df["plot_id"].notna() & df["stock"].notna()].reset_index(drop=True)
+    return usable, rows_digest(rows)
+
+
+def load_uploads(session: Session, project: Project) -> list[dict[str, Any]]:
+    """The project's accepted uploads: kind, file name, SHA-256, who and when, row counts."""
+    rows = session.scalars(
+        select(Upload).where(Upload.project_id == project.id, Upload.status == "accepted").order_by(Upload.id)
+    ).all()
+    return [
+        {
+            "upload_id": u.id,
+            "kind": u.kind,
+            "file": u.file_name,
+            "sha256": u.sha256,
+            "uploaded_by": u.uploaded_by,
+            "uploaded_at": u.uploaded_at.isoformat(timespec="seconds") if u.uploaded_at else None,
+            "rows_total": u.rows_total,
+            "rows_inserted": u.rows_inserted,
+            "rows_updated": u.rows_updated,
+        }
+        for u in rows
+    ]

@@ -1,0 +1,157 @@
+"""The run registry: one ``Run`` row per ``mrv run``, and the rule that a project runs once at a time.
+
+A run is ``running`` from :func:`start_run` to :func:`finish_run`. The partial unique index
+``uq_runs_project_running`` lets the database refuse a second running run of the same project
+(SQLite and PostgreSQL alike). A run whose process died (killed, machine restarted) would block
+its project for ever; :func:`start_run` therefore checks the recorded process: when it ran on this
+host and no longer exists, the stale run is marked ``failed`` and the new run proceeds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models.errors import MRVError
+from mrv_service.store.db import begin_write
+from mrv_service.store.models import Project, Run
+
+__all__ = ["RunInProgressError", "start_run", "set_stage", "finish_run", "latest_run", "RUNNING"]
+
+log = logging.getLogger(__name__)
+
+RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+
+
+class RunInProgressError(MRVError, RuntimeError):
+    """Another run of the same project is in progress."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _stale(run: Run) -> bool:
+    """A running run whose process is gone (recorded on this host, pid not alive)."""
+    return run.hostname == socket.gethostname() and not _process_alive(run.pid)
+
+
+def start_run(
+    session: Session, project: Project, *, stages: Sequence[str], seed: int | None, out_dir: str
+) -> Run:
+    """Register a running run of ``project`` (committed) or refuse if one is in progress.
+
+    Raises
+    ------
+    RunInProgressError
+        When another run of the project is running in a live process (or on another host).
+    """
+    for _attempt in range(3):
+        begin_write(session)
+        run = Run(
+            project_id=project.id,
+            status=RUNNING,
+            stages=list(stages),
+            seed=seed,
+            out_dir=out_dir,
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            started_at=_now(),
+            timings={},
+            summary={},
+        )
+        session.add(run)
+        try:
+            session.commit()
+            log.info("run %r of project %r started (stages %r)", run.id, project.name, list(stages))
+            return run
+        except IntegrityError:
+            session.rollback()
+        begin_write(session)
+        other = session.scalars(
+            select(Run).where(Run.project_id == project.id, Run.status == RUNNING)
+        ).first()
+        if other is None:
+            continue  # it finished in between: try again
+        if _stale(other):
+            session.execute(
+                update(Run)
+                .where(Run.id == other.id, Run.status == RUNNING)
+                .values(
+                    status=FAILED,
+                    finished_at=_now(),
+                    error=f"process {other.pid} on {other.hostname} ended without finishing the run "
+                    f"(found by run of pid {os.getpid()}); its outputs were not published",
+                )
+            )
+            session.commit()
+            log.warning(
+                "run %r of project %r was left running by a dead process; marked failed",
+                other.id,
+                project.name,
+            )
+            continue
+        raise RunInProgressError(
+            f"project {project.name!r} has a run in progress (run {other.id}, process {other.pid} on "
+            f"{other.hostname}, started {other.started_at:%Y-%m-%d %H:%M:%S} UTC, stage {other.stage or 'starting'}); "
+            "wait for it to finish, or stop that process first"
+        )
+    raise RunInProgressError(f"could not register a run of project {project.name!r}; try again")
+
+
+def set_stage(session: Session, run: Run, stage: str) -> None:
+    """Record the stage a run has reached (committed)."""
+    session.execute(update(Run).where(Run.id == run.id).values(stage=stage))
+    session.commit()
+
+
+def finish_run(
+    session: Session,
+    run: Run,
+    *,
+    ok: bool,
+    timings: dict[str, float],
+    summary: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    """Mark a run succeeded or failed with its timings, summary or error (committed)."""
+    session.execute(
+        update(Run)
+        .where(Run.id == run.id)
+        .values(
+            status=SUCCEEDED if ok else FAILED,
+            finished_at=_now(),
+            timings={k: round(float(v), 3) for k, v in timings.items()},
+            summary=summary or {},
+            error=error,
+        )
+    )
+    session.commit()
+
+
+def latest_run(session: Session, project: Project, status: str | None = SUCCEEDED) -> Run | None:
+    """The most recent run of the project (with that status)."""
+    stmt = select(Run).where(Run.project_id == project.id)
+    if status is not None:
+        stmt = stmt.where(Run.status == status)
+    return session.scalars(stmt.order_by(Run.id.desc()).limit(1)).first()
