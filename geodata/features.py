@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from geodata.errors import SpectralIndexError
+
 __all__ = ["INDICES", "INDEX_BANDS", "INDEX_ATTRS", "bsi", "compute_indices", "ndti", "ndvi"]
 
 
@@ -160,16 +162,19 @@ def compute_indices(bands: Mapping[str, np.ndarray], names: tuple[str, ...]) -> 
 
     Raises
     ------
-    KeyError
-        If an index is unknown or a band it needs is missing from ``bands``.
+    geodata.errors.SpectralIndexError
+        (a :class:`KeyError`) If an index is unknown or a band it needs is missing from ``bands``.
     """
     out = {}
     for name in names:
         if name not in INDICES:
-            raise KeyError(f"unknown index {name!r}; choose from {sorted(INDICES)}")
+            raise SpectralIndexError(f"unknown index {name!r}; choose from {sorted(INDICES)}")
         need = INDEX_BANDS[name]
         missing = [b for b in need if b not in bands]
         if missing:
-            raise KeyError(f"index {name!r} needs bands {list(need)}; missing {missing}")
+            raise SpectralIndexError(
+                f"index {name!r} needs bands {list(need)}; missing {missing}: load those bands or drop "
+                "the index"
+            )
         out[name] = INDICES[name](*(bands[b] for b in need))
     return out

@@ -15,6 +15,9 @@ Steps (each in its own module):
 4. Tiles x dates run in parallel with Dask (local threads by default, or a
    ``distributed.Client``).
 
+The tile and scene tasks of steps 2-3 are :mod:`geodata.scenes`; the skipped scenes in words and
+the error when none gives data, :mod:`geodata.skipped`; the result Dataset, :mod:`geodata.dataset`.
+
 Failures
 --------
 * A problem with one scene (missing band asset, unreachable or unreadable href, CRS mismatch, no
@@ -30,7 +33,7 @@ Failures
   negative and L2A noise over clear land is a few 0.001, so above
   :data:`NEGATIVE_REFLECTANCE_MAX_SHARE` (1 %) a :class:`~geodata.errors.ReflectanceOffsetWarning`
   says the scene's offset is likely wrong (typically the -0.1 ``BOA_ADD_OFFSET`` applied to DN of a
-  baseline before 04.00, see :mod:`geodata.stac`). Both thresholds are service choices, not
+  baseline before 04.00, see :mod:`geodata.items`). Both thresholds are service choices, not
   published values; the per-scene shares are in ``attrs["negative_reflectance_share"]``.
 
 Definitions
@@ -51,22 +54,18 @@ Definitions
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import warnings
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dask
 import geopandas as gpd
-import numpy as np
-import shapely
 import xarray as xr
 
+from geodata.dataset import _assemble
 from geodata.defaults import (
     DEFAULT_BANDS,
     DEFAULT_INDICES,
@@ -77,19 +76,20 @@ from geodata.defaults import (
 )
 from geodata.errors import (
     CRSError,
+    ImageryRequestError,
     ImageryUnavailableError,
-    ImageryWarning,
     PlotGeometryError,
-    RasterReadError,
+    PlotNotCoveredWarning,
     ReflectanceOffsetWarning,
+    SceneSkippedWarning,
+    SpectralIndexError,
 )
-from geodata.features import INDEX_ATTRS, INDEX_BANDS, compute_indices
-from geodata.masks import MaskConfig, scl_valid_mask
-from geodata.raster import grid_of, read_pixels
-from geodata.sentinel2 import BAND_NAMES, SENTINEL2_L2A_COLLECTIONS
-from geodata.stac import ParsedItem, SearchSummary, search_with_summary
-from geodata.zonal import CoverageWeights, coverage_weights, gathered_stats
-from models.errors import MRVError
+from geodata.features import INDEX_BANDS
+from geodata.masks import MaskConfig
+from geodata.scenes import _group_items, _scene_stats, _SceneResult, _tile_setup
+from geodata.sentinel2 import SENTINEL2_L2A_COLLECTIONS
+from geodata.skipped import _nothing_usable_error
+from geodata.stac import search_with_summary
 
 log = logging.getLogger(__name__)
 
@@ -105,49 +105,7 @@ __all__ = [
     "usable_plot_dates",
 ]
 
-_REFERENCE_BANDS = ("red", "nir", "blue", "green")  # 10 m bands that define the tile grid
-
-
-class SceneSkippedWarning(ImageryWarning):
-    """A scene was left out (missing asset, unreachable href, CRS mismatch, no SCL)."""
-
-
-class PlotNotCoveredWarning(ImageryWarning):
-    """Some plots lie outside every used scene's footprint; their series are all NaN."""
-
-
-@dataclass(frozen=True)
-class _SceneResult:
-    item_id: str
-    day: np.datetime64
-    when: np.datetime64
-    plot_index: np.ndarray
-    mean: np.ndarray | None = None  # (n_plots_sel, n_vars)
-    count: np.ndarray | None = None
-    valid_fraction: np.ndarray | None = None
-    observed: np.ndarray | None = None  # bool per plot of plot_index: some pixel holds data
-    problem: str | None = None  # per-scene warning text of a skipped scene
-    reasons: tuple[tuple[str, str], ...] = ()  # (reason key, detail) of a skipped scene
-    covers_plots: bool = True  # False: the scene (its tile) covers none of the plots
-    negative: tuple[float, int, tuple[tuple[str, float], ...]] | None = None
-    """(share of clear pixels with a negative band, clear pixels, per-band shares); None if no clear pixel."""
-
-
-@dataclass(frozen=True)
-class _TileGroup:
-    key: tuple
-    items: list[ParsedItem] = field(compare=False)
-
-
-@dataclass(frozen=True)
-class _TileSetup:
-    grid: Any  # geodata.raster.Grid of the plots' window, None if not found
-    plot_index: np.ndarray
-    weights: CoverageWeights | None
-    problems: dict[str, tuple[str, str]] = field(default_factory=dict)
-    """item id -> (reason key, message) of scenes whose grid could not be read."""
-    covers: bool | None = None
-    """False: no plot lies on the tile; True: a grid was found and plots touch it; None: unknown."""
+# SceneSkippedWarning and PlotNotCoveredWarning are re-exported from geodata.errors, their home.
 
 
 def _validate_plots(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -165,167 +123,6 @@ def _validate_plots(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return plots
 
 
-def _group_items(items: Sequence[ParsedItem]) -> list[_TileGroup]:
-    groups: dict[tuple, list[ParsedItem]] = {}
-    for it in items:
-        ref = next((it.assets[b] for b in _REFERENCE_BANDS if b in it.assets), None)
-        if ref is not None and ref.transform is not None and it.epsg is not None:
-            key = (it.epsg, ref.transform, ref.shape)
-        else:
-            key = ("item", it.id)
-        groups.setdefault(key, []).append(it)
-    return [_TileGroup(k, v) for k, v in groups.items()]
-
-
-def _reason_of(exc: Exception) -> str:
-    if isinstance(exc, RasterReadError):
-        return "unreadable"
-    if isinstance(exc, CRSError):
-        return "crs"
-    return "error"
-
-
-def _tile_setup(
-    group: _TileGroup, plots: gpd.GeoDataFrame, plots_4326: gpd.GeoSeries, needed: Sequence[str]
-) -> _TileSetup:
-    """Find the tile grid from the first readable scene, select plots, compute coverage weights."""
-    problems: dict[str, tuple[str, str]] = {}
-    none = np.zeros(0, np.int64)
-    footprint = shapely.union_all([it.geometry for it in group.items])
-    sel = np.flatnonzero(shapely.intersects(plots_4326.values, footprint))
-    if len(sel) == 0:
-        return _TileSetup(None, none, None, problems, covers=False)
-    for it in group.items:
-        ref_key = next((b for b in _REFERENCE_BANDS if b in it.assets and b in needed), None)
-        ref_key = ref_key or next((b for b in needed if b in it.assets), None)
-        if ref_key is None:
-            continue  # reported per scene
-        try:
-            grid = grid_of(it.assets[ref_key])
-        except MRVError as exc:
-            problems[it.id] = (_reason_of(exc), str(exc))
-            continue
-        if grid.epsg is None:
-            problems[it.id] = ("crs", f"raster {it.assets[ref_key].href!r} has a CRS without an EPSG code")
-            continue
-        geoms = plots.geometry.iloc[sel].to_crs(epsg=grid.epsg).values
-        b = shapely.bounds(geoms)
-        sub = grid.subgrid((np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])))
-        if sub.shape[0] == 0 or sub.shape[1] == 0:
-            return _TileSetup(None, none, None, problems, covers=False)  # plots beside the raster
-        w = coverage_weights(geoms, sub.transform, sub.shape)
-        touched = w.covered_pixels > 0
-        if not touched.any():
-            return _TileSetup(None, none, None, problems, covers=False)
-        return _TileSetup(sub, sel[touched], _subset_weights(w, touched), problems, covers=True)
-    return _TileSetup(None, none, None, problems, covers=None)
-
-
-def _subset_weights(w: CoverageWeights, rows: np.ndarray) -> CoverageWeights:
-    if rows.all():
-        return w
-    m = w.matrix[np.flatnonzero(rows)]
-    used = np.flatnonzero(np.asarray((m != 0).sum(axis=0)).ravel())
-    return CoverageWeights(m[:, used].tocsr(), w.pixels[used], w.shape, w.transform, w.plot_pixels[rows])
-
-
-def _negative_reflectance(values: dict[str, np.ndarray], clear: np.ndarray):
-    """(share of clear pixels with any band < tolerance, clear pixels, per-band shares) or None."""
-    n_clear = int(clear.sum())
-    if n_clear == 0 or not values:
-        return None
-    any_neg = np.zeros(n_clear, bool)
-    per_band = []
-    for b, v in values.items():
-        neg = v[clear] < NEGATIVE_REFLECTANCE_TOLERANCE
-        any_neg |= neg
-        per_band.append((b, float(neg.mean())))
-    return float(any_neg.mean()), n_clear, tuple(per_band)
-
-
-def _scene_stats(
-    item: ParsedItem,
-    setup: _TileSetup,
-    bands: Sequence[str],
-    indices: Sequence[str],
-    mask: MaskConfig,
-    require_scl: bool,
-) -> _SceneResult:
-    when = np.datetime64(item.datetime.astimezone(dt.UTC).replace(tzinfo=None), "ns")
-    day = when.astype("datetime64[D]").astype("datetime64[ns]")
-    none = np.zeros(0, np.int64)
-    if setup.covers is False:
-        return _SceneResult(item.id, day, when, none, covers_plots=False)
-    needed = list(dict.fromkeys(list(bands) + [b for i in indices for b in INDEX_BANDS[i]]))
-    keys = list(item.raw_asset_keys)
-    messages: list[str] = []
-    reasons: list[tuple[str, str]] = []
-    missing = [b for b in needed if b not in item.assets]
-    if missing:
-        messages.append(
-            f"scene {item.id!r} has no asset for band(s) {missing} (asset keys: {keys}); "
-            "choose bands the catalog holds or fix the item"
-        )
-        reasons += [(f"band:{b}", str(keys)) for b in missing]
-    if "scl" not in item.assets and require_scl:
-        messages.append(
-            f"scene {item.id!r} has no SCL asset (asset keys: {keys}), so clouds cannot be "
-            "masked; pass require_scl=False to use it unmasked"
-        )
-        reasons.append(("no_scl", str(keys)))
-    if item.id in setup.problems:
-        reason, msg = setup.problems[item.id]
-        messages.append(f"scene {item.id!r} skipped: {msg}")
-        reasons.append((reason, msg))
-    if not reasons and (setup.grid is None or setup.weights is None):
-        msg = "no scene of its tile grid could be read"
-        messages.append(f"scene {item.id!r} skipped: {msg}")
-        reasons.append(("error", msg))
-    if reasons:
-        return _SceneResult(
-            item.id, day, when, setup.plot_index, problem="; ".join(messages), reasons=tuple(reasons)
-        )
-    grid, plot_index, weights = setup.grid, setup.plot_index, setup.weights
-    rows, cols = np.divmod(weights.pixels, grid.shape[1])
-    try:
-        values = {b: read_pixels(item.assets[b], grid, rows, cols) for b in needed}
-        scl = read_pixels(item.assets["scl"], grid, rows, cols) if "scl" in item.assets else None
-    except MRVError as exc:
-        return _SceneResult(
-            item.id,
-            day,
-            when,
-            plot_index,
-            problem=f"scene {item.id!r}: {exc}",
-            reasons=((_reason_of(exc), str(exc)),),
-        )
-    has_data = np.ones(rows.shape, bool)
-    for v in values.values():
-        has_data &= np.isfinite(v)
-    ok = has_data.copy()
-    if scl is not None:
-        has_data &= np.isfinite(scl)
-        ok &= scl_valid_mask(np.nan_to_num(scl, nan=0).astype(np.int64), mask)
-    idx = compute_indices(values, tuple(indices))
-    stack = np.stack([values[b] for b in bands] + [idx[i] for i in indices]) if (bands or indices) else None
-    if stack is None:
-        stack = np.zeros((0, rows.size))
-    stats = gathered_stats(weights, stack, ok[None, :])
-    common = gathered_stats(weights, ok.astype(np.float64), ok)
-    data = gathered_stats(weights, has_data.astype(np.float64), has_data)
-    return _SceneResult(
-        item.id,
-        day,
-        when,
-        plot_index,
-        stats.mean,
-        common.count[:, 0],
-        common.valid_fraction[:, 0],
-        data.count[:, 0] > 0,
-        negative=_negative_reflectance(values, ok),
-    )
-
-
 def _report_progress(progress, total: int) -> None:
     """Advance ``progress`` by one scene (tqdm ``update`` protocol); set its ``total`` if unset."""
     if progress is None:
@@ -340,86 +137,6 @@ def _report_progress(progress, total: int) -> None:
         progress.update(1)
     else:
         progress(1)
-
-
-def _extent(geoms) -> str:
-    """``lon a..b, lat c..d`` of EPSG:4326 geometries [degree]."""
-    b = shapely.total_bounds(np.asarray(geoms, dtype=object))
-    return f"lon {b[0]:.4f}..{b[2]:.4f}, lat {b[1]:.4f}..{b[3]:.4f}"
-
-
-_REASON_ORDER = {"no_scl": 1, "unreadable": 2, "crs": 3, "error": 4}
-
-
-def _skip_summary(skipped: Sequence[_SceneResult]) -> tuple[dict[str, int], list[str]]:
-    """Counts of skipped scenes by reason key, and the reasons in words (aggregated over items)."""
-    counts: Counter[str] = Counter()
-    first: dict[str, str] = {}
-    for r in skipped:
-        for key, detail in dict(r.reasons).items():  # one count per item and reason
-            counts[key] += 1
-            first.setdefault(key, detail)
-    phrases = []
-    for key in sorted(counts, key=lambda k: (_REASON_ORDER.get(k, 0), k)):
-        n = counts[key]
-        items = f"{n} item{'s' if n != 1 else ''}"
-        if key.startswith("band:"):
-            phrases.append(f"band {key[5:]!r} missing in {items} (asset keys: {first[key]})")
-        elif key == "no_scl":
-            phrases.append(f"no SCL asset in {items} (asset keys: {first[key]})")
-        elif key == "unreadable":
-            phrases.append(f"{items} with unreachable or unreadable hrefs (first: {first[key]})")
-        elif key == "crs":
-            phrases.append(f"{items} with a CRS problem (first: {first[key]})")
-        else:
-            phrases.append(f"{items} failed (first: {first[key]})")
-    keys = {k.replace("band:", "missing_band:"): n for k, n in counts.items()}
-    return dict(sorted(keys.items())), phrases
-
-
-def _fixes(counts: dict[str, int]) -> str:
-    fixes = []
-    if any(k.startswith("missing_band:") for k in counts):
-        fixes.append("choose bands the catalog holds (bands=, indices=) or fix the items")
-    if "no_scl" in counts:
-        fixes.append("pass require_scl=False to use scenes without SCL unmasked")
-    if "unreadable" in counts:
-        fixes.append("check the hrefs, the network and URL signing (modifier=)")
-    if "crs" in counts:
-        fixes.append("fix the items' proj:epsg/proj:code or the files")
-    return "; ".join(fixes) if fixes else "check the catalog"
-
-
-def _nothing_usable_error(
-    items: Sequence[ParsedItem],
-    results: Sequence[_SceneResult],
-    summary: SearchSummary,
-    plots_4326: gpd.GeoSeries,
-) -> ImageryUnavailableError:
-    skipped = [r for r in results if r.problem]
-    n = len(results)
-    counts, phrases = _skip_summary(skipped)
-    no_plot = n - len(skipped)
-    extents = (
-        f"footprints {_extent([it.geometry for it in items])}; plots {_extent(plots_4326.values)} (EPSG:4326)"
-    )
-    if len(skipped) == n:
-        head = (f"all {n} scenes were skipped: " if n > 1 else "the only scene was skipped: ") + "; ".join(
-            phrases
-        )
-    elif not skipped:
-        head = f"none of the {n} scene(s) found covers any plot ({extents})"
-    else:
-        head = (
-            f"no scene gave data for the plots: {len(skipped)} of {n} scenes were skipped: "
-            + "; ".join(phrases)
-            + f"; the other {no_plot} cover none of the plots ({extents})"
-        )
-    dropped = summary.explain()
-    if dropped:
-        head += f"; the search also left out {dropped}"
-    fix = _fixes(counts) if skipped else "check the plots' location and CRS, or widen the search"
-    return ImageryUnavailableError(f"{head} (source {summary.source!r}). To fix: {fix}")
 
 
 def plot_time_series(
@@ -505,6 +222,10 @@ def plot_time_series(
         If the search matches more than ``max_items`` scenes.
     CRSError, PlotGeometryError
         If the plots have no CRS, no ``plot_id`` or duplicate ids.
+    geodata.errors.SpectralIndexError
+        (a :class:`KeyError`) If an index is unknown.
+    geodata.errors.ImageryRequestError
+        (a :class:`ValueError`) If ``min_valid_fraction``, ``datetime`` or ``max_items`` is invalid.
 
     Warns
     -----
@@ -521,10 +242,13 @@ def plot_time_series(
     indices = tuple(indices)
     for i in indices:
         if i not in INDEX_BANDS:
-            raise KeyError(f"unknown index {i!r}; choose from {sorted(INDEX_BANDS)}")
+            raise SpectralIndexError(f"unknown index {i!r}; choose from {sorted(INDEX_BANDS)}")
     mask = mask or MaskConfig()
     if not 0.0 <= min_valid_fraction <= 1.0:
-        raise ValueError(f"min_valid_fraction={min_valid_fraction!r} must be within [0, 1]")
+        raise ImageryRequestError(
+            f"min_valid_fraction={min_valid_fraction!r} must be within [0, 1] "
+            f"(default {DEFAULT_MIN_VALID_FRACTION})"
+        )
     plots_4326 = plots.geometry.to_crs(4326)
     bbox = tuple(float(v) for v in plots_4326.total_bounds)
     items, summary = search_with_summary(
@@ -621,143 +345,6 @@ def plot_time_series(
             }
             for it in items
         ]
-    )
-    return ds
-
-
-def _assemble(
-    plots, plots_4326, results, bands, indices, mask, min_valid_fraction, source, by_id
-) -> xr.Dataset:
-    n = len(plots)
-    good = [
-        r
-        for r in results
-        if r.problem is None and r.covers_plots and r.mean is not None and len(r.plot_index)
-    ]
-    skipped = [r for r in results if r.problem]
-    days = sorted({r.day for r in good})
-    day_pos = {d: k for k, d in enumerate(days)}
-    nt = len(days)
-    names = list(bands) + list(indices)
-    mean = np.full((len(names), n, nt), np.nan)
-    count = np.zeros((n, nt))
-    vfrac = np.zeros((n, nt))
-    observed = np.zeros((n, nt), bool)
-    item_id = np.full((n, nt), "", dtype=object)
-    first_time = {d: min(r.when for r in good if r.day == d) for d in days}
-    covered = np.zeros(n, bool)
-    for r in good:
-        t = day_pos[r.day]
-        pi = r.plot_index
-        covered[pi] = True
-        # keep the scene with most clear area per plot-day (the first observing one if none is clear)
-        better = r.observed & ((r.count > count[pi, t]) | ~observed[pi, t])
-        rows = pi[better]
-        mean[:, rows, t] = r.mean[better].T
-        count[rows, t] = r.count[better]
-        vfrac[rows, t] = r.valid_fraction[better]
-        item_id[rows, t] = r.item_id
-        observed[pi[r.observed], t] = True
-    not_covered = plots["plot_id"].to_numpy()[~covered]
-    if len(not_covered):
-        used = {r.item_id for r in good}
-        warnings.warn(
-            PlotNotCoveredWarning(
-                f"{len(not_covered)} plot(s) lie outside every scene footprint, their series are NaN: "
-                f"{list(not_covered[:10])}{' ...' if len(not_covered) > 10 else ''}. The footprints of the "
-                f"{len(used)} scene(s) used span {_extent([by_id[i].geometry for i in sorted(used)])}; these "
-                f"plots span {_extent(plots_4326.values[~covered])} (EPSG:4326). Widen the search (dates, "
-                "collections) or check the plots' location (and their CRS if the extents are far apart)"
-            ),
-            stacklevel=3,
-        )
-    usable = observed & (vfrac >= min_valid_fraction) & (count > 0)
-    mean = np.where(usable[None], mean, np.nan)
-    vfrac = np.where(observed, vfrac, np.nan)
-    count = np.where(observed, count, np.nan)
-    utm = plots.geometry.to_crs(plots.geometry.estimate_utm_crs()) if n else plots.geometry
-    centroids = utm.centroid.to_crs(4326) if n else plots_4326
-    coords = {
-        "plot": ("plot", plots["plot_id"].to_numpy()),
-        "time": ("time", np.array([first_time[d] for d in days], dtype="datetime64[ns]")),
-        "lon": ("plot", centroids.x.to_numpy(), {"units": "degrees_east", "standard_name": "longitude"}),
-        "lat": ("plot", centroids.y.to_numpy(), {"units": "degrees_north", "standard_name": "latitude"}),
-    }
-    data_vars = {}
-    for k, name in enumerate(names):
-        if name in INDEX_ATTRS:
-            attrs = dict(INDEX_ATTRS[name])
-            attrs["cell_methods"] = "area: mean of per-pixel index (coverage-weighted, clear pixels)"
-        else:
-            attrs = {
-                "units": "1",
-                "long_name": f"surface reflectance {BAND_NAMES.get(name, name)} ({name})",
-                "cell_methods": "area: mean (coverage-weighted, clear pixels)",
-            }
-        data_vars[name] = (("plot", "time"), mean[k], attrs)
-    data_vars["observed"] = (
-        ("plot", "time"),
-        observed,
-        {
-            "units": "1",
-            "long_name": "a scene covered the plot on that day",
-            "comment": "a used scene's footprint meets the plot and some of its pixels hold data, clear or not",
-        },
-    )
-    data_vars["valid_fraction"] = (
-        ("plot", "time"),
-        vfrac,
-        {
-            "units": "1",
-            "long_name": "coverage-weighted fraction of the plot area with clear data",
-            "comment": "0: observed but no clear pixel (cloudy); NaN: not observed",
-        },
-    )
-    data_vars["count"] = (
-        ("plot", "time"),
-        count,
-        {
-            "units": "1",
-            "long_name": "sum of coverage fractions of clear 10 m pixels (exactextract 'count')",
-            "comment": "0: observed but no clear pixel (cloudy); NaN: not observed",
-        },
-    )
-    data_vars["usable"] = (
-        ("plot", "time"),
-        usable,
-        {"units": "1", "long_name": f"observed, valid_fraction >= {min_valid_fraction} and count > 0"},
-    )
-    data_vars["item_id"] = (
-        ("plot", "time"),
-        item_id.astype(str),
-        {"units": "1", "long_name": "STAC item the plot-date value comes from ('' if not observed)"},
-    )
-    ds = xr.Dataset(data_vars, coords=coords)
-    ds["time"].attrs["long_name"] = "earliest acquisition time of the UTC day"
-    counts, phrases = _skip_summary(skipped)
-    negative = {
-        r.item_id: round(r.negative[0], 6) for r in good if r.negative is not None and r.negative[0] > 0
-    }
-    ds.attrs.update(
-        {
-            "usable_plot_dates": int(usable.sum()),
-            "observed_plot_dates": int(observed.sum()),
-            "min_valid_fraction": float(min_valid_fraction),
-            "scl_keep_classes": list(mask.keep_classes),
-            "source": str(source),
-            "n_scenes": len(good),
-            "n_scenes_found": len(results),
-            "skipped_scenes": json.dumps(
-                {"n_skipped": len(skipped), "by_reason": counts, "summary": "; ".join(phrases)},
-                sort_keys=True,
-            ),
-            "negative_reflectance_share": json.dumps(dict(sorted(negative.items()))),
-            "negative_reflectance_tolerance": NEGATIVE_REFLECTANCE_TOLERANCE,
-            "negative_reflectance_max_share": NEGATIVE_REFLECTANCE_MAX_SHARE,
-            "index_definition": "coverage-weighted mean over clear pixels of the per-pixel index",
-            "resampling_20m": "nearest neighbour by pixel centre onto the 10 m grid",
-            "attribution": "Contains modified Copernicus Sentinel data",
-        }
     )
     return ds
 

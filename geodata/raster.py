@@ -14,7 +14,7 @@ exactextract computes on the native 20 m raster. The same mapping handles any ot
 ratio (nearest neighbour), e.g. the 10x-downsampled test fixtures.
 
 Values are converted to physical units with the asset's scale and offset
-(:class:`geodata.stac.ParsedAsset`); DN equal to the asset's nodata, and pixels outside the file,
+(:class:`geodata.items.ParsedAsset`); DN equal to the asset's nodata, and pixels outside the file,
 become NaN.
 """
 
@@ -32,7 +32,7 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from geodata.errors import CRSError, RasterReadError
-from geodata.stac import ParsedAsset
+from geodata.items import ParsedAsset
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Sentinel-2 L2A product conventions, in one place: bands, scene classes, scale and offset.
 
-The STAC reader (:mod:`geodata.stac`), the masks (:mod:`geodata.masks`), the per-plot pipeline
+The STAC item parser (:mod:`geodata.items`), the masks (:mod:`geodata.masks`), the per-plot pipeline
 (:mod:`geodata.pipeline`) and the sample-county writer (:mod:`mrv_service.sample.imagery`) all
 take these facts from here.
 

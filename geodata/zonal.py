@@ -35,7 +35,7 @@ import scipy.sparse as sp
 import shapely
 from affine import Affine
 
-from geodata.errors import CRSError, PlotGeometryError
+from geodata.errors import CRSError, GridMismatchError, PlotGeometryError
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class CoverageWeights:
         """
         array = np.asarray(array)
         if array.shape[-2:] != self.shape:
-            raise ValueError(
+            raise GridMismatchError(
                 f"array of shape {array.shape} does not match the weights' grid {self.shape}; "
                 "read the same window the weights were built for"
             )

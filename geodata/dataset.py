@@ -1,0 +1,157 @@
+"""The per-plot time series ``xarray.Dataset(plot, time)`` assembled from the scene results.
+
+The variables, their definitions (``observed``, ``valid_fraction``, ``count``, ``usable``) and the
+``attrs`` are those documented in :mod:`geodata.pipeline` and
+:func:`geodata.pipeline.plot_time_series`.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import xarray as xr
+
+from geodata.defaults import NEGATIVE_REFLECTANCE_MAX_SHARE, NEGATIVE_REFLECTANCE_TOLERANCE
+from geodata.errors import PlotNotCoveredWarning
+from geodata.features import INDEX_ATTRS
+from geodata.sentinel2 import BAND_NAMES
+from geodata.skipped import _extent, _skip_summary
+
+
+def _assemble(
+    plots, plots_4326, results, bands, indices, mask, min_valid_fraction, source, by_id
+) -> xr.Dataset:
+    n = len(plots)
+    good = [
+        r
+        for r in results
+        if r.problem is None and r.covers_plots and r.mean is not None and len(r.plot_index)
+    ]
+    skipped = [r for r in results if r.problem]
+    days = sorted({r.day for r in good})
+    day_pos = {d: k for k, d in enumerate(days)}
+    nt = len(days)
+    names = list(bands) + list(indices)
+    mean = np.full((len(names), n, nt), np.nan)
+    count = np.zeros((n, nt))
+    vfrac = np.zeros((n, nt))
+    observed = np.zeros((n, nt), bool)
+    item_id = np.full((n, nt), "", dtype=object)
+    first_time = {d: min(r.when for r in good if r.day == d) for d in days}
+    covered = np.zeros(n, bool)
+    for r in good:
+        t = day_pos[r.day]
+        pi = r.plot_index
+        covered[pi] = True
+        # keep the scene with most clear area per plot-day (the first observing one if none is clear)
+        better = r.observed & ((r.count > count[pi, t]) | ~observed[pi, t])
+        rows = pi[better]
+        mean[:, rows, t] = r.mean[better].T
+        count[rows, t] = r.count[better]
+        vfrac[rows, t] = r.valid_fraction[better]
+        item_id[rows, t] = r.item_id
+        observed[pi[r.observed], t] = True
+    not_covered = plots["plot_id"].to_numpy()[~covered]
+    if len(not_covered):
+        used = {r.item_id for r in good}
+        warnings.warn(
+            PlotNotCoveredWarning(
+                f"{len(not_covered)} plot(s) lie outside every scene footprint, their series are NaN: "
+                f"{list(not_covered[:10])}{' ...' if len(not_covered) > 10 else ''}. The footprints of the "
+                f"{len(used)} scene(s) used span {_extent([by_id[i].geometry for i in sorted(used)])}; these "
+                f"plots span {_extent(plots_4326.values[~covered])} (EPSG:4326). Widen the search (dates, "
+                "collections) or check the plots' location (and their CRS if the extents are far apart)"
+            ),
+            stacklevel=3,
+        )
+    usable = observed & (vfrac >= min_valid_fraction) & (count > 0)
+    mean = np.where(usable[None], mean, np.nan)
+    vfrac = np.where(observed, vfrac, np.nan)
+    count = np.where(observed, count, np.nan)
+    utm = plots.geometry.to_crs(plots.geometry.estimate_utm_crs()) if n else plots.geometry
+    centroids = utm.centroid.to_crs(4326) if n else plots_4326
+    coords = {
+        "plot": ("plot", plots["plot_id"].to_numpy()),
+        "time": ("time", np.array([first_time[d] for d in days], dtype="datetime64[ns]")),
+        "lon": ("plot", centroids.x.to_numpy(), {"units": "degrees_east", "standard_name": "longitude"}),
+        "lat": ("plot", centroids.y.to_numpy(), {"units": "degrees_north", "standard_name": "latitude"}),
+    }
+    data_vars = {}
+    for k, name in enumerate(names):
+        if name in INDEX_ATTRS:
+            attrs = dict(INDEX_ATTRS[name])
+            attrs["cell_methods"] = "area: mean of per-pixel index (coverage-weighted, clear pixels)"
+        else:
+            attrs = {
+                "units": "1",
+                "long_name": f"surface reflectance {BAND_NAMES.get(name, name)} ({name})",
+                "cell_methods": "area: mean (coverage-weighted, clear pixels)",
+            }
+        data_vars[name] = (("plot", "time"), mean[k], attrs)
+    data_vars["observed"] = (
+        ("plot", "time"),
+        observed,
+        {
+            "units": "1",
+            "long_name": "a scene covered the plot on that day",
+            "comment": "a used scene's footprint meets the plot and some of its pixels hold data, clear or not",
+        },
+    )
+    data_vars["valid_fraction"] = (
+        ("plot", "time"),
+        vfrac,
+        {
+            "units": "1",
+            "long_name": "coverage-weighted fraction of the plot area with clear data",
+            "comment": "0: observed but no clear pixel (cloudy); NaN: not observed",
+        },
+    )
+    data_vars["count"] = (
+        ("plot", "time"),
+        count,
+        {
+            "units": "1",
+            "long_name": "sum of coverage fractions of clear 10 m pixels (exactextract 'count')",
+            "comment": "0: observed but no clear pixel (cloudy); NaN: not observed",
+        },
+    )
+    data_vars["usable"] = (
+        ("plot", "time"),
+        usable,
+        {"units": "1", "long_name": f"observed, valid_fraction >= {min_valid_fraction} and count > 0"},
+    )
+    data_vars["item_id"] = (
+        ("plot", "time"),
+        item_id.astype(str),
+        {"units": "1", "long_name": "STAC item the plot-date value comes from ('' if not observed)"},
+    )
+    ds = xr.Dataset(data_vars, coords=coords)
+    ds["time"].attrs["long_name"] = "earliest acquisition time of the UTC day"
+    counts, phrases = _skip_summary(skipped)
+    negative = {
+        r.item_id: round(r.negative[0], 6) for r in good if r.negative is not None and r.negative[0] > 0
+    }
+    ds.attrs.update(
+        {
+            "usable_plot_dates": int(usable.sum()),
+            "observed_plot_dates": int(observed.sum()),
+            "min_valid_fraction": float(min_valid_fraction),
+            "scl_keep_classes": list(mask.keep_classes),
+            "source": str(source),
+            "n_scenes": len(good),
+            "n_scenes_found": len(results),
+            "skipped_scenes": json.dumps(
+                {"n_skipped": len(skipped), "by_reason": counts, "summary": "; ".join(phrases)},
+                sort_keys=True,
+            ),
+            "negative_reflectance_share": json.dumps(dict(sorted(negative.items()))),
+            "negative_reflectance_tolerance": NEGATIVE_REFLECTANCE_TOLERANCE,
+            "negative_reflectance_max_share": NEGATIVE_REFLECTANCE_MAX_SHARE,
+            "index_definition": "coverage-weighted mean over clear pixels of the per-pixel index",
+            "resampling_20m": "nearest neighbour by pixel centre onto the 10 m grid",
+            "attribution": "Contains modified Copernicus Sentinel data",
+        }
+    )
+    return ds
