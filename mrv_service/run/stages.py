@@ -218,7 +218,8 @@ def assign_stations(inputs: ProjectInputs) -> pd.DataFrame:
             f"project {name!r} has no weather; upload monthly weather with `mrv ingest weather {name} FILE` "
             "(docs/DATA_FORMATS.md section 5)"
         )
-    if len(st) == 1:
+    if len(st) == 1 and st[["lon", "lat"]].isna().any(axis=None):
+        # project-wide weather without a location: every plot uses it
         return pd.DataFrame(
             {"station_id": st["station_id"].iloc[0], "distance_km": np.nan},
             index=pd.Index(ids, name="plot_id"),

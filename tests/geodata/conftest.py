@@ -3,13 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +10,8 @@ import pystac
 import pytest
 import rasterio
 from affine import Affine
+
+from tests.stac_server import serve_stac
 
 EPSG = 32651
 BANDS_10M = ("blue", "green", "red", "nir")
@@ -172,49 +167,13 @@ def utc(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def rustac_server(imagery_dir):
     """A real STAC API (rustac, in-memory) on loopback serving the two real item collections."""
-    exe = shutil.which("rustac", path=str(Path(sys.executable).parent)) or shutil.which("rustac")
-    if exe is None:
-        pytest.skip("rustac is not installed in the venv (dev extra)")
-    port = _free_port()
     stac = imagery_dir / "stac"
     files = [
         stac / "pc_sentinel-2-l2a_2019-01-01_itemcollection.json",
         stac / "earthsearch_v1_sentinel-2_2025-07-31_itemcollection.json",
     ]
-    proc = subprocess.Popen(
-        [exe, "serve", "--create-collections", "-a", f"127.0.0.1:{port}", *map(str, files)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                proc.kill()
-                raise RuntimeError(f"rustac serve did not start on {url}: {err}") from None
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stderr:
-        proc.stderr.close()
+    with serve_stac(files) as url:
+        yield url

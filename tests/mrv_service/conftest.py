@@ -186,3 +186,40 @@ def table_counts(engine) -> dict[str, int]:
     ]
     with engine.connect() as conn:
         return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+
+
+# --- sample counties and the CLI environment of run tests ---------------------------------------
+
+SAMPLE_PROJECT = "lishu-conservation-tillage"
+"""Name of the sample county's project (mrv_service.sample.generator.PROJECT_NAME)."""
+
+
+@pytest.fixture(scope="session")
+def small_county(tmp_path_factory) -> Path:
+    """A 40-plot sample county with imagery (read-only: tests copy what they change)."""
+    from mrv_service.sample import create_sample
+
+    d = tmp_path_factory.mktemp("small-county") / "lishu"
+    create_sample(d, n_plots=40, imagery=True)
+    return d
+
+
+@pytest.fixture(scope="session")
+def default_county(tmp_path_factory) -> Path:
+    """The default sample county (1,200 plots) with imagery, as `make demo` creates it."""
+    from mrv_service.sample import create_sample
+
+    d = tmp_path_factory.mktemp("default-county") / "lishu"
+    create_sample(d, imagery=True)
+    return d
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """MRV_ settings of a CLI test: a SQLite store and an output root under ``tmp_path``."""
+    return {
+        "MRV_DATA_DIR": str(tmp_path / "data"),
+        "MRV_DATABASE_URL": f"sqlite:///{tmp_path / 'mrv.sqlite'}",
+        "MRV_OUTPUT_DIR": str(tmp_path / "out"),
+        "MRV_STAC_URL": "",
+        **extra,
+    }
