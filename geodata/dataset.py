@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from geodata.area import utm_epsg
 from geodata.defaults import NEGATIVE_REFLECTANCE_MAX_SHARE, NEGATIVE_REFLECTANCE_TOLERANCE
 from geodata.errors import PlotNotCoveredWarning
 from geodata.features import INDEX_ATTRS
@@ -70,7 +71,11 @@ def _assemble(
     mean = np.where(usable[None], mean, np.nan)
     vfrac = np.where(observed, vfrac, np.nan)
     count = np.where(observed, count, np.nan)
-    utm = plots.geometry.to_crs(plots.geometry.estimate_utm_crs()) if n else plots.geometry
+    if n:  # centroids in the UTM zone of the plots' centre (the one zone rule, geodata.area)
+        x0, y0, x1, y1 = plots_4326.total_bounds
+        utm = plots_4326.to_crs(epsg=int(utm_epsg((x0 + x1) / 2, (y0 + y1) / 2)))
+    else:
+        utm = plots.geometry
     centroids = utm.centroid.to_crs(4326) if n else plots_4326
     coords = {
         "plot": ("plot", plots["plot_id"].to_numpy()),

@@ -310,9 +310,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                     if key in prev_summary:
                         summary[key] = prev_summary[key]
                 stage_records[spec.name] = {**prev, "carried_over_from_run": prev_manifest.get("run_id")}
-                say(
-                    f"{spec.name:<11} carried over from run {prev_manifest.get('run_id')} (inputs unchanged)"
-                )
+                say(f"{spec.name:<11} carried over from run {prev_manifest.get('run_id')} (inputs unchanged)")
                 continue
             with session_scope(engine) as session:
                 set_stage(session, run, spec.name)

@@ -74,6 +74,7 @@ from pyproj import Transformer
 from scipy import ndimage
 from shapely.geometry import box, mapping, shape
 
+from geodata.area import utm_epsg
 from geodata.sentinel2 import BANDS as S2_BANDS
 from geodata.sentinel2 import (
     BOA_ADD_OFFSET,
@@ -392,11 +393,12 @@ def mgrs_tile(lon: float, lat: float) -> tuple[int, str, str]:
     >>> mgrs_tile(124.37, 43.42)  # Lishu County
     (51, 'T', 'XJ')
     """
-    zone = int((lon + 180.0) // 6.0) + 1
+    epsg = int(utm_epsg(lon, lat))  # the project's one UTM-zone rule (geodata.area)
+    zone = epsg % 100
     bands = "CDEFGHJKLMNPQRSTUVWX"
     band = bands[min(int((lat + 80.0) // 8.0), len(bands) - 1)]
     # southern hemisphere: the false northing of 10 000 km is a multiple of the 2 000 km row cycle
-    tr = Transformer.from_crs(4326, (32600 if lat >= 0 else 32700) + zone, always_xy=True)
+    tr = Transformer.from_crs(4326, epsg, always_xy=True)
     e, n = tr.transform(lon, lat)
     col_sets = ("STUVWXYZ", "ABCDEFGH", "JKLMNPQR")
     col = col_sets[zone % 3][int(e // 100_000) - 1]
