@@ -1,7 +1,7 @@
 """Ingest farm activity logs (CSV or XLSX, Chinese or English headers) into the store.
 
 Each row is one field operation (DATA_FORMATS.md section 2). Headers are mapped to canonical
-fields and their bracketed units converted (:mod:`mrv_service.ingest.schema`); every row is
+fields and their bracketed units converted (:mod:`mrv_service.ingest.headers`); every row is
 validated (known plot, parseable date, known activity and method, numbers numeric and plausible);
 any error rejects the whole file. Accepted rows are upserted on a natural key
 ``(plot, date|activity|discriminator)``, so the same rows in another file change nothing.
@@ -26,8 +26,9 @@ fuel           diesel [L per plot]
 
 Text values are checked against where they are stored: ``method`` against the size of its
 column, the fertiliser ``product`` and the ``cover_crop`` species against the room left for them
-in the record's natural key (:data:`DISCRIMINATOR_MAX_LENGTH`), ``notes`` against the service's
-limit (:attr:`~mrv_service.ingest.schema.FieldSpec.max_length`).
+in the record's natural key (:data:`~mrv_service.ingest.activity_rules.DISCRIMINATOR_MAX_LENGTH`),
+``notes`` against the service's limit (:attr:`~mrv_service.ingest.fields.FieldSpec.max_length`).
+The rules of each activity are :mod:`~mrv_service.ingest.activity_rules`.
 """
 
 from __future__ import annotations
@@ -39,26 +40,36 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mrv_service.ingest.report import UploadReport
-from mrv_service.ingest.schema import (
-    ACTIVITIES,
-    CROPS,
-    LOG_FIELDS,
-    MANURE_TYPES,
-    PRODUCTS,
-    RESIDUE_METHODS,
-    TILLAGE_METHODS,
+from mrv_service.ingest.activity_rules import (
+    ALWAYS_KEPT,
+    DISCRIMINATOR_MAX_LENGTH,
+    RELEVANT_FIELDS,
+    UREA_N_CONTENT_PCT,
+    check_activity,
+    natural_key,
+)
+from mrv_service.ingest.cells import (
     CellError,
     is_blank,
-    normalise_token,
     number_cell,
     parse_date,
     parse_id,
     stored_length,
     text_cell,
+)
+from mrv_service.ingest.fields import LOG_FIELDS
+from mrv_service.ingest.report import UploadReport
+from mrv_service.ingest.upload import begin_upload, read_upload_table
+from mrv_service.ingest.vocabularies import (
+    ACTIVITIES,
+    CROPS,
+    MANURE_TYPES,
+    PRODUCTS,
+    RESIDUE_METHODS,
+    TILLAGE_METHODS,
+    normalise_token,
     vocabulary_hint,
 )
-from mrv_service.ingest.upload import begin_upload, read_upload_table
 from mrv_service.store.models import ActivityRecord, Plot
 
 __all__ = [
@@ -69,53 +80,7 @@ __all__ = [
     "DISCRIMINATOR_MAX_LENGTH",
 ]
 
-UREA_N_CONTENT_PCT = 46.0
-"""N content of urea [%] used when a urea row gives no N content: total N >= 46.0 % for
-agricultural urea (GB/T 2440-2017, Urea, Table 1)."""
-
-RELEVANT_FIELDS: dict[str, tuple[str, ...]] = {
-    "sowing": (),
-    "harvest": ("yield", "residue_fraction"),
-    "tillage": (),
-    "residue": ("residue_fraction",),
-    "fertiliser": ("product", "product_rate", "n_content", "n_rate"),
-    "manure": ("manure_type", "manure_rate", "manure_c", "manure_n"),
-    "irrigation": ("irrigation",),
-    "cover_crop": ("cover_crop",),
-    "fuel": (),
-}
-"""Attribute fields kept per activity (``diesel`` and ``notes`` are kept on every row)."""
-_ALWAYS = ("diesel", "notes")
 _METHODS = {"tillage": TILLAGE_METHODS, "residue": RESIDUE_METHODS}
-
-DISCRIMINATOR_MAX_LENGTH = (
-    stored_length(ActivityRecord, "natural_key")
-    - len("YYYY-MM-DD||")
-    - max(len(a) for a in set(ACTIVITIES.values()))
-)
-"""Longest free-text discriminator of a natural key (the fertiliser product, the cover-crop
-species) [characters]: the ``natural_key`` column's size less ``date|activity|`` for the longest
-activity code (300 - 12 - 10 = 278 today), so that any key fits its column."""
-
-
-def natural_key(
-    date: dt.date, activity: str, crop: str | None, method: str | None, attrs: dict[str, Any]
-) -> str:
-    """``date|activity|discriminator`` identifying an operation on a plot.
-
-    The discriminator separates operations of one type on one day that are genuinely distinct:
-    the tillage method (subsoiling and rotary on the same day), the fertiliser product, the
-    manure type, the crop of a sowing or harvest, the cover-crop species.
-    """
-    disc = {
-        "tillage": method,
-        "fertiliser": attrs.get("product"),
-        "manure": attrs.get("manure_type"),
-        "sowing": crop,
-        "harvest": crop,
-        "cover_crop": attrs.get("cover_crop"),
-    }.get(activity)
-    return f"{date.isoformat()}|{activity}|{disc or ''}"
 
 
 def ingest_logs(
@@ -285,12 +250,12 @@ def ingest_logs(
                 attrs[name] = PRODUCTS.get(normalise_token(text), text) if name == "product" else text
 
         if activity is not None:
-            relevant = set(RELEVANT_FIELDS[activity]) | set(_ALWAYS)
+            relevant = set(RELEVANT_FIELDS[activity]) | set(ALWAYS_KEPT)
             for name in sorted(set(attrs) - relevant):
                 if attrs[name] not in (0, 0.0, ""):
                     warn(name, f"{name} is not used for a {activity} row and was ignored")
                 del attrs[name]
-            _check_activity(activity, crop, attrs, bad, err, warn)
+            check_activity(activity, crop, attrs, bad, err, warn)
 
         if len(report.issues) > n_errors and any(
             i.severity == "error" and i.row == row_no for i in report.issues[n_errors:]
@@ -354,68 +319,3 @@ def ingest_logs(
         fields=("crop", "method", "attributes"),
     )
     return run.finish()
-
-
-def _check_activity(activity: str, crop: str | None, attrs: dict[str, Any], bad: set[str], err, warn) -> None:
-    """Per-activity required fields and derived values (fills ``attrs['n_rate']`` when derivable).
-
-    Fields in ``bad`` already have an error in this row and are not reported again as missing.
-    """
-    if activity == "harvest" and attrs.get("yield") == 0.0:
-        warn(
-            "yield",
-            "a yield of 0: recorded as a failed harvest",
-            "if the harvest did not fail, enter the yield with its unit",
-        )
-    if activity in ("sowing", "harvest") and crop is None:
-        warn("crop", f"a {activity} row without a crop", "enter the crop (作物), e.g. maize/玉米")
-    elif activity == "fertiliser":
-        rate, content = attrs.get("product_rate"), attrs.get("n_content")
-        if content is None and rate is not None and attrs.get("product") == "urea":
-            content = attrs["n_content"] = UREA_N_CONTENT_PCT
-            warn("n_content", f"no N content for urea; {UREA_N_CONTENT_PCT:g} % assumed (GB/T 2440-2017)")
-        derived = rate * content / 100.0 if rate is not None and content is not None else None
-        if bad & {"n_rate", "product_rate", "n_content"}:
-            pass
-        elif attrs.get("n_rate") is None:
-            if derived is None:
-                err(
-                    "n_rate",
-                    "a fertiliser row needs the N rate, or the product rate with its N content",
-                    "fill in 施氮量/n_rate, or 施用量/product_rate and 含氮量/n_content",
-                )
-            elif derived > LOG_FIELDS["n_rate"].high:
-                err(
-                    "product_rate",
-                    f"product rate x N content = {derived:.6g} kg N/ha, above the plausible "
-                    f"{LOG_FIELDS['n_rate'].high:g} kg N/ha",
-                    "check the product rate, the N content and their units",
-                )
-            else:
-                attrs["n_rate"] = float(f"{derived:.9g}")
-        elif derived is not None and abs(derived - attrs["n_rate"]) > 0.1 * max(attrs["n_rate"], 1.0):
-            warn(
-                "n_rate",
-                f"N rate {attrs['n_rate']:.6g} kg N/ha differs from product rate x N content = {derived:.6g} kg N/ha; "
-                "the N rate was kept",
-                "check the three values",
-            )
-    elif activity == "manure":
-        if attrs.get("manure_rate") is None and "manure_rate" not in bad:
-            err(
-                "manure_rate",
-                "a manure row needs the manure rate",
-                "fill in 有机肥用量/manure_rate (fresh mass)",
-            )
-        if attrs.get("manure_type") is None:
-            warn(
-                "manure_type",
-                "a manure row without the manure type",
-                f"use one of {vocabulary_hint(MANURE_TYPES)}",
-            )
-    elif activity == "irrigation" and attrs.get("irrigation") is None and "irrigation" not in bad:
-        err("irrigation", "an irrigation row needs the amount", "fill in 灌溉量/irrigation in mm or m3/mu")
-    elif activity == "fuel" and attrs.get("diesel") is None and "diesel" not in bad:
-        err("diesel", "a fuel row needs the diesel amount", "fill in 柴油/diesel in L (or L/mu, L/ha)")
-    elif activity == "cover_crop" and attrs.get("cover_crop") is None:
-        warn("cover_crop", "a cover_crop row without the species", "enter the species (覆盖作物)")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mrv_service.ingest.schema import is_blank, parse_date
+from mrv_service.ingest.cells import CellValueError, is_blank, parse_date
 
 __all__ = ["MONTH_WORDS", "month_start", "next_month", "month_range", "parse_month", "fmt_month"]
 
@@ -61,7 +61,9 @@ def month_start(value: Any) -> dt.date:
     except (ValueError, TypeError, AttributeError):
         month = parse_month(value)
         if month is None:
-            raise ValueError(f"{value!r} is not a month") from None
+            raise CellValueError(
+                value, "a month", "write it as YYYY-MM or YYYY-MM-DD (e.g. 2024-05)"
+            ) from None
         return month
 
 
@@ -92,6 +94,7 @@ _MONTH_PATTERNS = (
     re.compile(r"^(\d{4})(\d{2})$"),
     re.compile(r"^(\d{4})\s*[-/]\s*(\d{1,2})\s*[-/]\s*0?1$"),
 )
+_MONTH_FIX = "write the month as YYYY-MM (e.g. 2024-05), YYYY/MM, 2024年5月 or YYYYMM"
 
 
 def parse_month(value: Any) -> dt.date | None:
@@ -122,21 +125,28 @@ def parse_month(value: Any) -> dt.date | None:
         value = value.date()
     if isinstance(value, dt.date):
         if value.day != 1:
-            raise ValueError(value)
+            raise CellValueError(
+                value, "a month (a date on the 1st)", "write the month as YYYY-MM (e.g. 2024-05)"
+            )
         return value
     if isinstance(value, bool):
-        raise ValueError(value)
+        raise CellValueError(value, "a month", _MONTH_FIX)
     if isinstance(value, float):
         if not value.is_integer():
-            raise ValueError(value)
+            raise CellValueError(
+                value, "a month", "write it as YYYYMM (2024.1 could be January or October) or YYYY-MM"
+            )
         value = int(value)
     text = unicodedata.normalize("NFKC", str(value)).strip()
     for pattern in _MONTH_PATTERNS:
         m = pattern.match(text)
         if m:
             year, month = int(m.group(1)), int(m.group(2))
-            return dt.date(year, month, 1)  # ValueError for month 13
-    raise ValueError(value)
+            try:
+                return dt.date(year, month, 1)  # ValueError for month 13
+            except ValueError:
+                raise CellValueError(value, "a month", _MONTH_FIX) from None
+    raise CellValueError(value, "a month", _MONTH_FIX)
 
 
 def fmt_month(m: dt.date) -> str:

@@ -11,13 +11,13 @@ Beyond the values of a row, the ingest checks:
   ``plots.max_distance_km`` of the project's region centre (as plots are);
 * the layers of one sampling site (the same plot, or the same point, on the same date): they
   must start at 0 cm and follow each other without overlap or gap, together with the samples of
-  that site already stored (a sample re-uploaded under its ``sample_id`` replaces its old layer).
+  that site already stored (a sample re-uploaded under its ``sample_id`` replaces its old layer;
+  :mod:`~mrv_service.ingest.soil_layers`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +28,9 @@ from sqlalchemy.orm import Session
 
 from geodata.plots import distance_km, in_china, looks_swapped
 from models.units import SOM_TO_SOC
-from mrv_service.ingest.plots import project_region
-from mrv_service.ingest.report import UploadReport
-from mrv_service.ingest.schema import (
-    SOIL_FIELDS,
-    SOIL_METHODS,
+from mrv_service.ingest.cells import (
     CellError,
     is_blank,
-    normalise_token,
     number_cell,
     parse_date,
     parse_id,
@@ -43,7 +38,12 @@ from mrv_service.ingest.schema import (
     stored_length,
     text_cell,
 )
+from mrv_service.ingest.fields import SOIL_FIELDS
+from mrv_service.ingest.region import project_region
+from mrv_service.ingest.report import UploadReport
+from mrv_service.ingest.soil_layers import check_layers, stored_layers
 from mrv_service.ingest.upload import begin_upload, read_upload_table
+from mrv_service.ingest.vocabularies import SOIL_METHODS, normalise_token
 from mrv_service.store.models import Plot, SoilSample
 
 __all__ = ["SOM_TO_SOC", "SAMPLE_DATE_MIN", "soc_from_som", "soc_stock_t_ha", "ingest_soil"]
@@ -52,9 +52,6 @@ SAMPLE_DATE_MIN = dt.date(1950, 1, 1)
 """Earliest accepted sampling date (a service choice): the baselines of a soil-carbon project
 rest on recent samples, and an earlier date is a typing mistake (1923 for 2023) or an empty
 spreadsheet date (1899-12-30)."""
-POINT_DIGITS = 6
-"""Decimal places [degree] to which two samples' coordinates must agree to be the same sampling
-point (1e-6 degree is about 0.1 m)."""
 
 
 def soc_from_som(som_g_kg: Any) -> Any:
@@ -357,7 +354,7 @@ def ingest_soil(
             }
         )
 
-    _check_layers(report, table, columns, parsed, _stored_layers(session, project.id, parsed), plot_ext)
+    check_layers(report, table, columns, parsed, stored_layers(session, project.id, parsed), plot_ext)
     run.reject_if_errors()
 
     if point_rows:  # samples given by coordinates: the plot that contains the point
@@ -390,109 +387,3 @@ def ingest_soil(
         SoilSample, parsed, existing, key=lambda rec: rec["sample_id"], fields=fields, project_id=project.id
     )
     return run.finish()
-
-
-def _site(rec: Any) -> tuple | None:
-    """The sampling site of a sample: its point (lon/lat) or plot, and its date; None without date."""
-    get = rec.get if isinstance(rec, dict) else lambda k: getattr(rec, k)
-    date = get("date")
-    if date is None:
-        return None
-    lon, lat = get("lon"), get("lat")
-    if lon is not None and lat is not None:
-        return ("point", round(lon, POINT_DIGITS), round(lat, POINT_DIGITS), date)
-    if get("plot_id") is not None:
-        return ("plot", get("plot_id"), date)
-    return None
-
-
-def _stored_layers(session: Session, project_id: int, parsed: list[dict[str, Any]]) -> list[Any]:
-    """Stored samples of the project that this upload does not replace (other sample ids)."""
-    replaced = {rec["sample_id"] for rec in parsed}
-    rows = session.execute(
-        select(
-            SoilSample.sample_id,
-            SoilSample.plot_id,
-            SoilSample.lon,
-            SoilSample.lat,
-            SoilSample.date,
-            SoilSample.depth_top_cm,
-            SoilSample.depth_bottom_cm,
-        ).where(SoilSample.project_id == project_id)
-    ).all()
-    return [r for r in rows if r.sample_id not in replaced]
-
-
-def _check_layers(
-    report: UploadReport,
-    table: Any,
-    columns: dict[str, Any],
-    parsed: list[dict[str, Any]],
-    stored: list[Any],
-    plot_ext: dict[int, str],
-) -> None:
-    """Errors for the layers of a sampling site that do not start at 0 cm, overlap or leave a gap.
-
-    A site is one plot, or one point (lon/lat to :data:`POINT_DIGITS` decimals), on one date; its
-    layers are those of this file and the stored ones (:func:`_stored_layers`). Every problem is
-    reported on a row of this file and names the other layer's row (or stored sample).
-    """
-    sites: dict[tuple, list[tuple[float, float, int | None, str]]] = defaultdict(list)
-    for rec in parsed:
-        key = _site(rec)
-        if key is not None:
-            sites[key].append(
-                (rec["depth_top_cm"], rec["depth_bottom_cm"], rec["source_row"], rec["sample_id"])
-            )
-    for r in stored:
-        key = _site(r)
-        if key is not None and key in sites:
-            sites[key].append((r.depth_top_cm, r.depth_bottom_cm, None, r.sample_id))
-    header = columns["depth_top"].header
-
-    def name(layer: tuple[float, float, int | None, str]) -> str:
-        top, bottom, row, sid = layer
-        where = f"row {row} (sample {sid})" if row is not None else f"stored sample {sid}"
-        return f"the layer {top:g}-{bottom:g} cm in {where}"
-
-    def error(layer: tuple[float, float, int | None, str], message: str, fix: str) -> None:
-        report.error(layer[2], header, message, fix, row_label=table.labels.get(layer[2]))
-
-    for key, layers in sites.items():
-        layers.sort(key=lambda x: (x[0], x[1], x[2] is not None, x[2] or 0))
-        site = (
-            f"point ({key[1]:g}, {key[2]:g}), {key[3].isoformat()}"
-            if key[0] == "point"
-            else f"plot {plot_ext.get(key[1], key[1])}, {key[2].isoformat()}"
-        )
-        first = layers[0]
-        if first[0] > 0 and first[2] is not None:
-            error(
-                first,
-                f"the shallowest layer of sampling site ({site}) starts at {first[0]:g} cm, not at the "
-                "surface (0 cm)",
-                f"add the 0-{first[0]:g} cm layer, or correct the top depth",
-            )
-        deepest = first  # the layer reaching deepest so far: the next one must start at its bottom
-        for b in layers[1:]:
-            a = deepest
-            if b[1] > a[1]:
-                deepest = b
-            if a[2] is None and b[2] is None:
-                continue
-            here, other = (b, a) if b[2] is not None else (a, b)
-            if b[0] < a[1]:
-                error(
-                    here,
-                    f"{name(here)} overlaps {name(other)} of the same sampling site ({site})",
-                    "correct the depths so that the layers of one site follow each other (e.g. 0-20 "
-                    "and 20-30 cm); replicate cores need their own coordinates, or average them into "
-                    "one sample",
-                )
-            elif b[0] > a[1]:
-                error(
-                    here,
-                    f"{name(b)} leaves a gap from {a[1]:g} to {b[0]:g} cm below {name(a)} of the same "
-                    f"sampling site ({site})",
-                    "add the missing layer, or correct the depths so that the layers follow each other",
-                )

@@ -28,6 +28,9 @@ from typing import Any, NoReturn
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
+from mrv_service.ingest.cells import FormulaCell, column_name, is_blank
+from mrv_service.ingest.fields import Column, FieldSpec
+from mrv_service.ingest.headers import map_headers
 from mrv_service.ingest.report import (
     ALREADY_INGESTED,
     UploadReport,
@@ -36,16 +39,7 @@ from mrv_service.ingest.report import (
     previous_upload,
     record_upload,
 )
-from mrv_service.ingest.schema import (
-    Column,
-    FieldSpec,
-    FormulaCell,
-    TableError,
-    column_name,
-    is_blank,
-    map_headers,
-    read_table,
-)
+from mrv_service.ingest.tables import TableError, read_table
 from mrv_service.store.locks import lock_project
 from mrv_service.store.models import Project, Upload
 
@@ -233,7 +227,7 @@ def read_upload_table(run: UploadRun, fields: Mapping[str, FieldSpec]) -> Upload
     the row where it opens); notes about the file become warnings; ``report.rows_total`` is set.
     Two kinds of cell problems are errors of their row, reported here for every kind of upload:
     a value in a column without a header (named by its letter and number), and an XLSX formula
-    without a computed value (:class:`~mrv_service.ingest.schema.FormulaCell`); rows with a
+    without a computed value (:class:`~mrv_service.ingest.cells.FormulaCell`); rows with a
     formula error are left out of :attr:`UploadTable.rows`, so their cells are not reported twice.
     Header problems are left in the report and not yet acted on, so the caller can add its own
     column checks before :meth:`UploadRun.reject_if_errors`.

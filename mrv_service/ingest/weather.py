@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mrv_service.ingest.fields import Column
 from mrv_service.ingest.months import fmt_month, month_range, month_start, next_month, parse_month
 from mrv_service.ingest.report import UploadReport
-from mrv_service.ingest.schema import Column
 from mrv_service.ingest.upload import UploadTable, begin_upload
 from mrv_service.ingest.weather_fields import (
     DAILY_RANGES,

@@ -18,7 +18,7 @@ guide, section 2.3; RothC.for:232), so pan = PET / 0.75 (:data:`PAN_PER_PET`, fr
 
 Plausibility bounds (:data:`MONTHLY_RANGES`, :data:`DAILY_RANGES`) are rejection thresholds for
 typing and unit mistakes chosen for this service (not literature values), like those of
-:mod:`mrv_service.ingest.schema`; a value in tenths read as whole units overshoots them tenfold.
+:mod:`mrv_service.ingest.fields`; a value in tenths read as whole units overshoots them tenfold.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ import dataclasses
 import re
 
 from models.rothc import RothCParameters
+from mrv_service.ingest.fields import Column, FieldSpec
 from mrv_service.ingest.report import UploadReport
-from mrv_service.ingest.schema import Column, FieldSpec, normalise_token, normalise_unit
+from mrv_service.ingest.units import normalise_unit
 from mrv_service.ingest.upload import UploadRun, UploadTable, read_upload_table
+from mrv_service.ingest.vocabularies import normalise_token
 
 __all__ = [
     "WEATHER_FIELDS",
@@ -196,7 +198,7 @@ def read_weather_table(run: UploadRun) -> UploadTable:
     """:func:`~mrv_service.ingest.upload.read_upload_table` with :data:`_HEADER_FIELDS`, then
     columns of glued-unit headers filed under their quantity (``tmean_degC`` -> ``tmean``);
     two columns for one quantity and a missing required column are reported as
-    :func:`~mrv_service.ingest.schema.map_headers` reports them."""
+    :func:`~mrv_service.ingest.headers.map_headers` reports them."""
     report = run.report
     table = read_upload_table(run, _HEADER_FIELDS)
     columns: dict[str, Column] = {}
@@ -279,7 +281,7 @@ def check_columns(columns: dict[str, Column], report: UploadReport) -> str | Non
 
 
 def round_stored(x: float) -> float:
-    """9 significant digits, as :func:`~mrv_service.ingest.schema.number_cell` stores values."""
+    """9 significant digits, as :func:`~mrv_service.ingest.cells.number_cell` stores values."""
     return float(f"{x:.9g}")
 
 

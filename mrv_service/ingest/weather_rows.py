@@ -14,8 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from mrv_service.ingest.cells import (
+    CellError,
+    CellValueError,
+    is_blank,
+    number_cell,
+    parse_date,
+    parse_number,
+)
+from mrv_service.ingest.fields import Column
 from mrv_service.ingest.months import MONTH_WORDS, fmt_month, parse_month
-from mrv_service.ingest.schema import CellError, Column, is_blank, number_cell, parse_date, parse_number
 from mrv_service.ingest.upload import TableRow
 from mrv_service.ingest.weather_fields import (
     DAILY_RANGES,
@@ -133,7 +141,7 @@ def _year_and_month(row: TableRow, columns: dict[str, Column]) -> tuple[int | No
         try:
             year = _small_int(raw_year, "年")
             if not 1 <= year <= 9999:
-                raise ValueError(raw_year)
+                raise CellValueError(raw_year, "a year", "enter the year, e.g. 2024")
         except (ValueError, TypeError):
             year = None
             row.error("year", f"{raw_year!r} is not a year", "enter the year as a number, e.g. 2024")
@@ -143,7 +151,7 @@ def _year_and_month(row: TableRow, columns: dict[str, Column]) -> tuple[int | No
     try:
         month = _small_int(raw_month, "月", MONTH_WORDS)
         if not 1 <= month <= 12:
-            raise ValueError(raw_month)
+            raise CellValueError(raw_month, "a month number", "enter the month as 1-12 (or 5月, May)")
     except (ValueError, TypeError):
         try:  # a full month (2024-05) next to a year column: accepted when the years agree
             full = parse_month(raw_month)
@@ -159,19 +167,19 @@ def _year_and_month(row: TableRow, columns: dict[str, Column]) -> tuple[int | No
 def _small_int(value: Any, suffix: str, words: Mapping[str, int] | None = None) -> int:
     """An integer cell (``2024``, ``5.0``, ``5月``, ``May``); raises ValueError otherwise."""
     if isinstance(value, bool):
-        raise ValueError(value)
+        raise CellValueError(value, "a whole number", f"enter a whole number, e.g. 5 or 5{suffix}")
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float):
         if value.is_integer():
             return int(value)
-        raise ValueError(value)
+        raise CellValueError(value, "a whole number", f"enter a whole number, e.g. 5 or 5{suffix}")
     text = unicodedata.normalize("NFKC", str(value)).strip()
     if words and text.lower() in words:
         return words[text.lower()]
     text = text.removesuffix(suffix).strip()
     if not re.fullmatch(r"\d{1,4}", text):
-        raise ValueError(value)
+        raise CellValueError(value, "a whole number", f"enter a whole number, e.g. 5 or 5{suffix}")
     return int(text)
 
 

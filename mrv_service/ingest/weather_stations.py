@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from mrv_service.ingest.cells import CellError, CellValueError, is_blank, number_cell, parse_id
+from mrv_service.ingest.fields import Column
+from mrv_service.ingest.headers import split_header
 from mrv_service.ingest.report import UploadReport
-from mrv_service.ingest.schema import CellError, Column, is_blank, number_cell, parse_id, split_header
 from mrv_service.ingest.upload import TableRow, UploadTable
 from mrv_service.ingest.weather_fields import DDMM_UNITS, WEATHER_FIELDS, fmt_list, fmt_number, round_stored
 from mrv_service.store.models import WeatherStation
@@ -194,7 +196,11 @@ def ddmm_to_degrees(value: float) -> float:
     sign = -1.0 if value < 0 else 1.0
     degrees, minutes = divmod(abs(value), 100.0)
     if minutes >= 60.0:
-        raise ValueError(value)
+        raise CellValueError(
+            value,
+            "a degree-minute coordinate (its minutes, the last two digits, are 60 or more)",
+            "write degree-minutes as DDDMM with minutes below 60 (12422 = 124°22'), or decimal degrees",
+        )
     return sign * (degrees + minutes / 60.0)
 
 

@@ -194,7 +194,7 @@ class ActivityRecord(Base):
     """One field operation on one plot, in canonical units (DATA_FORMATS.md section 2).
 
     ``attributes`` holds the canonical fields present for the activity, keyed by the canonical
-    name, in the canonical unit of :data:`mrv_service.ingest.schema.LOG_FIELDS` (e.g.
+    name, in the canonical unit of :data:`mrv_service.ingest.fields.LOG_FIELDS` (e.g.
     ``{"n_rate": 180.0}`` [kg N ha-1], ``{"yield": 9.5}`` [t ha-1], ``{"diesel": 12.0}`` [L]).
     ``natural_key`` (``date|activity|discriminator``) makes re-uploads idempotent.
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 import warnings
 import zipfile
@@ -96,15 +97,8 @@ def write_plots(path: Path, epsg: int | None, *, driver: str | None = None, geom
     return path
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    """A migrated, empty store on SQLite (a file in tmp_path) or PostgreSQL (a fresh database)."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'mrv.sqlite'}")
-        init_db(eng)
-        yield eng
-        eng.dispose()
-        return
+def _postgres_url() -> str:
+    """The test server's URL, or skip (fail under MRV_REQUIRE_POSTGRES=1) when there is none."""
     url = os.environ.get("MRV_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("MRV_REQUIRE_POSTGRES") == "1":
@@ -112,8 +106,25 @@ def engine(request, tmp_path):
                 "MRV_REQUIRE_POSTGRES=1 but MRV_TEST_POSTGRES_URL is not set; run scripts/pg_test_server.sh"
             )
         pytest.skip("PostgreSQL not configured: set MRV_TEST_POSTGRES_URL (bash scripts/pg_test_server.sh)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated, empty SQLite store, migrated once per session and copied for each test."""
+    path = tmp_path_factory.mktemp("store-template") / "mrv.sqlite"
+    eng = make_engine(f"sqlite:///{path}")
+    init_db(eng)
+    eng.dispose()  # the last connection closes: the write-ahead log is merged into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template():
+    """A migrated, empty PostgreSQL database, the template of each test's database."""
+    url = _postgres_url()
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"mrv_test_{uuid.uuid4().hex[:12]}"
+    name = f"mrv_template_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -122,6 +133,35 @@ def engine(request, tmp_path):
         if os.environ.get("MRV_REQUIRE_POSTGRES") == "1":
             raise
         pytest.skip(f"PostgreSQL at MRV_TEST_POSTGRES_URL not reachable: {exc.orig}")
+    eng = make_engine(sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False))
+    init_db(eng)
+    eng.dispose()
+    yield url, name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """A migrated, empty store on SQLite (a file in tmp_path) or PostgreSQL (a fresh database),
+    copied from a template migrated once per session (``init_db`` on it is then a no-op)."""
+    if request.param == "sqlite":
+        path = tmp_path / "mrv.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        eng = make_engine(f"sqlite:///{path}")
+        init_db(eng)
+        yield eng
+        eng.dispose()
+        return
+    url, template = request.getfixturevalue("postgres_template")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"mrv_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        try:  # FILE_COPY: faster for a small template (PostgreSQL 15 and later)
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
+        except sa.exc.ProgrammingError:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     eng = make_engine(sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False))
     try:
         init_db(eng)

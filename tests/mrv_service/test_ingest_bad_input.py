@@ -21,7 +21,7 @@ import shapely
 import sqlalchemy as sa
 
 from geodata.gcj02 import wgs84_to_gcj02
-from mrv_service.ingest import IngestError, ingest_logs, ingest_plots, ingest_soil, schema
+from mrv_service.ingest import IngestError, ingest_logs, ingest_plots, ingest_soil, xlsx_formulas
 from mrv_service.ingest.schema import CSV_FIELD_LIMIT, read_table
 from mrv_service.store.db import session_scope
 from mrv_service.store.models import ActivityRecord, Farmer, Plot, Project, SoilSample
@@ -553,7 +553,7 @@ def test_xlsx_without_formulas_is_not_parsed_twice(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("a workbook without <f> elements was scanned for formulas")
 
-    monkeypatch.setattr(schema, "_formulas_without_values", boom)
+    monkeypatch.setattr(xlsx_formulas, "_formulas_without_values", boom)
     headers, rows, _, _ = read_table(path)
     assert headers == ["plot_id", "date"] and rows == [(2, ["P1", "2024-05-10"])]
 
