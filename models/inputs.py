@@ -561,10 +561,27 @@ def build_carbon_inputs(
             stacklevel=2,
         )
 
-    # plain-Python records grouped by plot: pandas row access per season is ~100x slower
+    # plain-Python records grouped by plot: pandas row access per season is ~100x slower. Only
+    # the activities and columns used below are converted, the dates as datetime.date in one
+    # vectorised step (boxing Timestamps row by row was most of the time).
+    used = df.loc[
+        df["activity"].isin(("sowing", "harvest", "residue", "manure")),
+        [
+            "plot_id",
+            "date",
+            "activity",
+            "crop",
+            "yield",
+            "method",
+            "residue_fraction",
+            "manure_rate",
+            "manure_c",
+        ],
+    ]
+    used = used.rename_axis("_row").reset_index()
+    used["date"] = used["date"].dt.date
     by_plot: dict[Any, list[dict[str, Any]]] = {}
-    for rec in df.rename_axis("_row").reset_index().to_dict("records"):
-        rec["date"] = rec["date"].date()
+    for rec in used.to_dict("records"):
         by_plot.setdefault(rec["plot_id"], []).append(rec)
 
     for pid, recs in by_plot.items():

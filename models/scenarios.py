@@ -187,6 +187,45 @@ def _drop_infeasible_manure(spin: xr.Dataset, soc0: xr.DataArray) -> xr.Dataset:
 
 
 @dataclass(frozen=True)
+class ScenarioManagement:
+    """Monthly management inputs of both scenarios and the spin-up source
+    (:func:`scenario_management`); build once, run many (deterministic and Monte Carlo)."""
+
+    project: xr.Dataset
+    """Inputs of the project scenario over (plot, month) of the run."""
+    baseline: xr.Dataset
+    """Inputs of the baseline scenario over (plot, month) of the run."""
+    spinup_source: xr.Dataset
+    """Inputs of the look-back months whose calendar-month means are the spin-up year."""
+
+
+def scenario_management(
+    activities: pd.DataFrame,
+    plots: list[str],
+    *,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    project_start: str | pd.Timestamp,
+    spinup_start: str | pd.Timestamp | None = None,
+    spinup_end: str | pd.Timestamp | None = None,
+    params: CarbonInputParameters | None = None,
+) -> ScenarioManagement:
+    """The management inputs :func:`run_scenarios` derives from the activity records (its steps 1
+    and the spin-up source); parameters as there."""
+    months = pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="M")
+    p = params or CarbonInputParameters(default_retained_fraction=0.0)
+    project_mgmt = build_carbon_inputs(activities, months, params=p, plots=plots)
+    base_acts = baseline_activities(activities, project_start)
+    baseline_mgmt = build_carbon_inputs(base_acts, months, params=p, plots=plots)
+    if spinup_start is not None and spinup_end is not None:
+        spin_months = pd.period_range(pd.Timestamp(spinup_start), pd.Timestamp(spinup_end), freq="M")
+        spin_src = build_carbon_inputs(activities, spin_months, params=p, plots=plots)
+    else:
+        spin_src = baseline_mgmt.isel(month=slice(0, 12))
+    return ScenarioManagement(project_mgmt, baseline_mgmt, spin_src)
+
+
+@dataclass(frozen=True)
 class ScenarioResult:
     """Outputs of :func:`run_scenarios`."""
 
@@ -219,6 +258,7 @@ def run_scenarios(
     depth_cm: float = DEFAULT_DEPTH_CM,
     params: CarbonInputParameters | None = None,
     draws: xr.Dataset | None = None,
+    management: ScenarioManagement | None = None,
 ) -> ScenarioResult:
     """Baseline and project RothC runs for every plot, from one spin-up.
 
@@ -251,17 +291,27 @@ def run_scenarios(
         (``c_inp_factor``, ``tmp_offset``, ``clay``, ...) in the spin-up and in both scenarios, so
         a shared draw moves baseline and project together. Every output then has a ``draw`` dim,
         all draws running in one vectorised RothC call per scenario.
+    management : ScenarioManagement, optional
+        Management inputs already built by :func:`scenario_management` for these plots and
+        periods (e.g. shared by a deterministic run and its Monte Carlo); built here otherwise.
 
     Returns
     -------
     ScenarioResult
     """
-    months = pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="M")
     plots = [str(p) for p in soil["plot"].values]
-    p = params or CarbonInputParameters(default_retained_fraction=0.0)
-    project_mgmt = build_carbon_inputs(activities, months, params=p, plots=plots)
-    base_acts = baseline_activities(activities, project_start)
-    baseline_mgmt = build_carbon_inputs(base_acts, months, params=p, plots=plots)
+    if management is None:
+        management = scenario_management(
+            activities,
+            plots,
+            start=start,
+            end=end,
+            project_start=project_start,
+            spinup_start=spinup_start,
+            spinup_end=spinup_end,
+            params=params,
+        )
+    project_mgmt, baseline_mgmt, spin_src = management.project, management.baseline, management.spinup_source
 
     clay = soil["clay"]
     soc0 = soil["soc_initial"]
@@ -275,11 +325,6 @@ def run_scenarios(
 
     # Spin-up year: the baseline management averaged per calendar month, under the climate normals.
     clim = climatology(weather)
-    if spinup_start is not None and spinup_end is not None:
-        spin_months = pd.period_range(pd.Timestamp(spinup_start), pd.Timestamp(spinup_end), freq="M")
-        spin_src = build_carbon_inputs(activities, spin_months, params=p, plots=plots)
-    else:
-        spin_src = baseline_mgmt.isel(month=slice(0, 12))
     spin_mgmt = spin_src.groupby("month.month").mean("month").rename(month="month_of_year")
     spin_mgmt = spin_mgmt.rename(month_of_year="month").assign_coords(month=clim["month"].values)
     spin_mgmt["pc"] = (spin_mgmt["pc"] >= 0.5).astype(float).assign_attrs(units="1")

@@ -25,7 +25,7 @@ import xarray as xr
 from models import ipcc_tier1
 from models.errors import MRVError
 from models.rothc import RothCParameters
-from models.scenarios import ScenarioResult, climatology, run_scenarios
+from models.scenarios import ScenarioResult, climatology, run_scenarios, scenario_management
 from models.soil import initial_soc_stock
 from models.uncertainty import scenario_draws
 from models.units import C_TO_CO2
@@ -358,10 +358,12 @@ def models_stage(inputs: ProjectInputs, *, seed: int, n_draws: int | None = None
             },
             coords={"plot": group},
         )
-        res = run_scenarios(acts, weather, soil, **run_kw)
+        periods_kw = {k: v for k, v in run_kw.items() if k != "depth_cm"}
+        mgmt = scenario_management(acts, group, **periods_kw)  # once for both runs
+        res = run_scenarios(acts, weather, soil, management=mgmt, **run_kw)
         results[sid] = res
         deltas.append(_end_states(res))
-        mc = run_scenarios(acts, weather, soil, draws=draws.sel(plot=group), **run_kw)
+        mc = run_scenarios(acts, weather, soil, draws=draws.sel(plot=group), management=mgmt, **run_kw)
         draw_deltas.append(mc.delta_soc)
         t1, zone = _tier1(acts, group, weather, project)
         tier1_parts.append(t1)

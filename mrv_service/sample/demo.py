@@ -63,11 +63,14 @@ def load_sample(settings: Settings, echo: Echo = print) -> str:
 
     sample_dir = settings.sample_dir
     project_json = ensure_sample(sample_dir, echo)
+    # a sample written before project.json carried settings: its imagery is the bundled catalog
+    project_json.setdefault("settings", {"imagery": {"source": "imagery/catalog.json"}})
     engine = make_engine(settings.database_url)
     try:
         init_db(engine)
         with session_scope(engine) as session:
-            project = ensure_project_from_json(session, project_json, base_dir=sample_dir)
+            # the demo owns the sample's project: the store follows the sample's project.json
+            project = ensure_project_from_json(session, project_json, base_dir=sample_dir, update=True)
             name = project.name
         for kind, file in SAMPLE_UPLOADS:
             with session_scope(engine) as session:

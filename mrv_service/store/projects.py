@@ -225,6 +225,7 @@ def ensure_project_from_json(
     *,
     base_dir: Path | None = None,
     source: str = "project.json",
+    update: bool = False,
 ) -> Project:
     """Create (or find, unchanged) the project a ``project.json`` describes.
 
@@ -307,6 +308,7 @@ def ensure_project_from_json(
         baseline_years=years["baseline_years"],
         project_years=years["project_years"],
         settings=settings,
+        update=update,
     )
 
 
