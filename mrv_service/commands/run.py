@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,22 +18,31 @@ __all__ = ["run_command", "execute"]
 
 
 @contextlib.contextmanager
-def _sigterm_as_exit() -> Iterator[None]:
-    """A ``kill`` (SIGTERM) ends the run like Ctrl-C does: the partial output is removed, the
-    published results stay, the run is recorded as failed."""
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl-C (SIGINT) and ``kill`` (SIGTERM) ask the run to stop at its next safe point (it
+    removes its partial output and records itself as failed; the published results stay). A
+    second signal stops at once."""
+    stop = threading.Event()
 
     def handler(signum, _frame):
-        raise SystemExit(128 + signum)
+        if stop.is_set():
+            raise SystemExit(128 + signum)
+        stop.set()
+        click.echo(
+            f"\n{signal.Signals(signum).name}: stopping the run at the next safe point (again to stop at once)",
+            err=True,
+        )
 
     try:
-        old = signal.signal(signal.SIGTERM, handler)
+        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread (e.g. under a test runner)
-        yield
+        yield stop
         return
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 def execute(project: str, out_dir: Path | None, seed: int | None, stages: tuple[str, ...]) -> dict:
@@ -52,7 +62,7 @@ def execute(project: str, out_dir: Path | None, seed: int | None, stages: tuple[
         return bar.update
 
     try:
-        with _sigterm_as_exit():
+        with _stop_on_signals() as stop:
             return run_project(
                 load_settings(),
                 project,
@@ -61,6 +71,7 @@ def execute(project: str, out_dir: Path | None, seed: int | None, stages: tuple[
                 seed=seed,
                 progress=progress,
                 echo=click.echo,
+                stop=stop,
             )
     except ProjectNotFoundError as exc:
         raise click.BadParameter(str(exc), param_hint="PROJECT") from exc

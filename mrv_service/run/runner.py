@@ -23,12 +23,14 @@ import contextlib
 import dataclasses
 import json
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from models.errors import MRVError
 from models.uncertainty import DEFAULT_SEED
 from mrv_service.config import Settings
 from mrv_service.run.inputs import ProjectInputs, load_project_inputs
@@ -39,11 +41,15 @@ from mrv_service.store.db import begin_write, init_db, make_engine, session_scop
 from mrv_service.store.projects import get_project
 from mrv_service.store.runs import finish_run, set_stage, start_run
 
-__all__ = ["STAGES", "StageSpec", "run_project", "RunNotReadyError", "default_out_dir"]
+__all__ = ["STAGES", "StageSpec", "run_project", "RunNotReadyError", "RunInterruptedError", "default_out_dir"]
 
 log = logging.getLogger("mrv_service.run")
 
 Echo = Callable[[str], Any]
+
+
+class RunInterruptedError(MRVError, RuntimeError):
+    """The run was asked to stop (Ctrl-C, ``kill``) and stopped at a safe point; nothing was published."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,6 +182,7 @@ def run_project(
     seed: int | None = None,
     progress: Callable[[str], Any] | None = None,
     echo: Echo = lambda _msg: None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Run the selected stages of a project and publish its outputs.
 
@@ -197,6 +204,11 @@ def run_project(
         ``update``), or None.
     echo : callable
         Receives one line per stage (the CLI prints them).
+    stop : threading.Event, optional
+        Set it (e.g. from a signal handler) to stop the run at the next safe point: between
+        stages, after each scene of the imagery and each station group of the models, and before
+        publishing. Stopping there, rather than raising inside a database or library call,
+        guarantees that the partial output is removed and the run recorded as failed.
 
     Returns
     -------
@@ -209,6 +221,8 @@ def run_project(
         When the project lacks something a stage needs (nothing is written).
     mrv_service.store.runs.RunInProgressError
         When another run of the project is in progress.
+    RunInterruptedError
+        When ``stop`` was set (nothing is published).
     """
     selected = list(STAGE_NAMES if not stages else dict.fromkeys(stages))
     unknown = [s for s in selected if s not in STAGE_NAMES]
@@ -224,14 +238,11 @@ def run_project(
             project = get_project(session, project_name)
             run = start_run(session, project, stages=selected, seed=seed, out_dir=str(out.final))
         try:
-            summary = _execute(env, engine, run, project_name, out, selected, seed, progress, echo)
+            summary = _execute(env, engine, run, project_name, out, selected, seed, progress, echo, stop)
         except BaseException as exc:
             out.discard()
-            reason = (
-                "interrupted"
-                if isinstance(exc, KeyboardInterrupt | SystemExit)
-                else f"{type(exc).__name__}: {exc}"
-            )
+            interrupted = isinstance(exc, KeyboardInterrupt | SystemExit | RunInterruptedError)
+            reason = "interrupted" if interrupted else f"{type(exc).__name__}: {exc}"
             with session_scope(engine) as session:
                 finish_run(session, run, ok=False, timings={}, error=reason)
             raise
@@ -240,10 +251,27 @@ def run_project(
         engine.dispose()
 
 
-def _execute(env, engine, run, project_name, out, selected, seed, progress, echo) -> dict[str, Any]:
+def _execute(env, engine, run, project_name, out, selected, seed, progress, echo, stop) -> dict[str, Any]:
     def say(line: str) -> None:
         echo(line)
         log.info("%s", line)
+
+    def checkpoint() -> None:
+        if stop is not None and stop.is_set():
+            raise RunInterruptedError(
+                f"run {run.id} of project {project_name!r} stopped on request; nothing was published"
+            )
+
+    def advance(stage: str) -> Callable[[int], Any]:
+        """Progress callback of a stage: advances the caller's bar, and is a safe point to stop."""
+        bar = progress(stage) if progress else None
+
+        def step(n: int = 1) -> None:
+            checkpoint()
+            if bar is not None:
+                bar(n)
+
+        return step
 
     t_start = time.perf_counter()
     started = now_utc()
@@ -271,6 +299,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
             len(inputs.soil_layers),
             len(inputs.weather_months),
         )
+        checkpoint()
         if inputs.plots.empty:
             raise RunNotReadyError(
                 f"project {project_name!r} has no plots; upload them with `mrv ingest plots {project_name} FILE`"
@@ -312,6 +341,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                 stage_records[spec.name] = {**prev, "carried_over_from_run": prev_manifest.get("run_id")}
                 say(f"{spec.name:<11} carried over from run {prev_manifest.get('run_id')} (inputs unchanged)")
                 continue
+            checkpoint()
             with session_scope(engine) as session:
                 set_stage(session, run, spec.name)
             t = time.perf_counter()
@@ -325,7 +355,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                             default_source=env.stac_url,
                             headers=env.stac_headers(),
                             dask_client=client,
-                            progress=progress("imagery") if progress else None,
+                            progress=advance("imagery"),
                         )
                     finally:
                         if client is not None:
@@ -339,7 +369,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                         f"usable (cloud-masked), {s['plots_with_usable_dates']} of {len(inputs.plots)} plots with usable dates"
                     )
                 elif spec.name == "models":
-                    outcome = models_stage(inputs, seed=seed)
+                    outcome = models_stage(inputs, seed=seed, progress=advance("models"))
                     outcome.per_plot.to_csv(tmp / "plot_results.csv", index=False)
                     summary.update(outcome.summary)
                     rc, t1 = outcome.summary["rothc"], outcome.summary["ipcc_tier1"]
@@ -414,6 +444,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
             json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
         )
         log.info("run %s: complete in %.2f s", run.id, timings["total"])
+    checkpoint()
     out.publish()
     with session_scope(engine) as session:
         finish_run(session, run, ok=True, timings=timings, summary=_short(summary))

@@ -301,7 +301,13 @@ class ModelsOutcome:
     """Deterministic scenario results per weather station."""
 
 
-def models_stage(inputs: ProjectInputs, *, seed: int, n_draws: int | None = None) -> ModelsOutcome:
+def models_stage(
+    inputs: ProjectInputs,
+    *,
+    seed: int,
+    n_draws: int | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> ModelsOutcome:
     """RothC-26.3 scenarios, their Monte Carlo and the IPCC Tier 1 comparison, per plot.
 
     Plots are grouped by weather station; each group runs as one vectorised RothC call per
@@ -315,6 +321,8 @@ def models_stage(inputs: ProjectInputs, *, seed: int, n_draws: int | None = None
         Seed of the Monte Carlo draws.
     n_draws : int, optional
         Number of draws (default: the project's ``model.monte_carlo_draws``).
+    progress : callable, optional
+        Called with the number of plots of each station group when the group is done.
     """
     project = inputs.project
     s = project.settings
@@ -368,6 +376,8 @@ def models_stage(inputs: ProjectInputs, *, seed: int, n_draws: int | None = None
         t1, zone = _tier1(acts, group, weather, project)
         tier1_parts.append(t1)
         zones[sid] = zone
+        if progress is not None:
+            progress(len(group))
 
     per_plot = pd.concat(deltas).reindex(ids)
     tier1 = pd.concat(tier1_parts).reindex(ids)

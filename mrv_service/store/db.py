@@ -117,6 +117,8 @@ def _sqlite_on_begin(connection: Connection) -> None:
 
 
 def _sqlite_on_end(connection: Connection) -> None:
+    if connection.invalidated:  # the DBAPI connection is gone (e.g. an interrupted call): nothing to clear
+        return
     connection.info.pop(_BEGUN, None)
 
 

@@ -130,7 +130,7 @@ def test_a_killed_run_leaves_the_previous_results_intact(loaded, tmp_path, sig):
     text = proc.stdout.read().decode()
     proc.stdout.close()
     assert "Traceback" not in text
-    assert {f.name: _sha(f) for f in out.iterdir()} == published  # the last complete results
+    assert {f.name: _sha(f) for f in out.iterdir()} == published, text  # the last complete results
     runs = _runs(loaded)
     if sig == signal.SIGKILL:  # no chance to clean up: the partial dir and a "running" row stay
         assert partial.exists() and runs[-1][1] == "running"
@@ -249,3 +249,17 @@ def test_results_do_not_depend_on_how_plots_are_grouped_by_station(loaded):
         res_two.loc[east_plots, "soc_baseline_end_t_c_ha"]
         != west_only.loc[east_plots, "soc_baseline_end_t_c_ha"]
     ).all()
+
+
+def test_a_stop_request_stops_at_a_safe_point_and_publishes_nothing(loaded, tmp_path):
+    import threading
+
+    from mrv_service.run.runner import RunInterruptedError, run_project
+
+    stop = threading.Event()
+    stop.set()  # as a signal handler does
+    with pytest.raises(RunInterruptedError, match="stopped on request; nothing was published"):
+        run_project(load_settings(loaded), P, stop=stop)
+    assert not (tmp_path / "out" / P).exists()
+    assert not list((tmp_path / "out").glob(f".{P}.partial-*"))
+    assert _runs(loaded) == [(1, "failed", "interrupted")]
