@@ -27,11 +27,18 @@ DataFrames) and an I/O edge (:func:`write_sample`, :func:`create_sample`).
 
 Facts and sources used (see also the README written into the sample directory)
 -----------------------------------------------------------------------------
-* County location 43°25′N 124°22′E and monthly mean temperature normals 1991-2020 of the Lishu
-  station: English Wikipedia "Lishu County" climate box [1]_ (verified in the stored copy).
-* Monthly precipitation and potential evapotranspiration: **placeholders (unverified)** from the
-  team's domain notes (``shared/domain/china_sample_context.md`` section 4); to be replaced with
-  China Meteorological Administration station normals.
+* County location 43°25′N 124°22′E and monthly daily-mean and mean-daily-maximum temperature
+  normals 1991-2020 of the Lishu station: English Wikipedia "Lishu County" climate box [1]_
+  (verified in the stored copy).
+* Monthly precipitation normals: **not Lishu's own** (its precipitation row was not in any stored
+  copy); the nearest station whose monthly normals could be read, Xinchengzi (Shenbei New Area,
+  Shenyang, about 167 km SSW of Lishu), CMA 1991-2020 [3]_, 651 mm/yr, probably some 10 % wetter
+  than Lishu (Changchun, 87 km NE, reports 564 mm/yr). Replace with the Lishu or Siping (WMO 54157)
+  CMA normals when available.
+* Monthly evaporation: **computed, not measured**: Hargreaves ET0 (FAO-56 eq. 52) from the Lishu
+  temperature normals at 43.42° N (:mod:`mrv_service.sample.climate`), 895 mm/yr, converted to
+  open-pan evaporation with RothC's factor (pan = ET0 / 0.75). The whole search, the transcribed
+  tables and the checks are in ``docs/CLIMATE_SOURCES.md``.
 * County mean topsoil SOM 18.93 g kg-1 (2006) and 20.84 g kg-1 (2018) [2]_; SOC = SOM x 0.58
   (van Bemmelen factor, NY/T 1121.6-2006).
 * Maize yield 9-11 t ha-1 and 180-250 kg N ha-1: **unverified** regional estimates
@@ -45,6 +52,9 @@ References
 .. [2] Y. Yan, W. Ji, B. Li, G. Wang, S. Chen, D. Zhu, Z. Liu, "Quantification of the effects
    of long-term straw return on soil organic matter spatiotemporal variation: a case study in a
    typical black soil region", SOIL 9, 351-364, 2023, doi:10.5194/soil-9-351-2023.
+.. [3] Wikipedia, "Shenbei New Area", climate data for Xinchengzi, Shenbei New Area, elevation
+   62 m (1991-2020 normals), source China Meteorological Administration (read via
+   https://click.kcodes.me/wiki/Shenbei_New_Area).
 """
 
 from __future__ import annotations
@@ -71,6 +81,7 @@ from shapely import STRtree
 from models.errors import MRVError
 from models.units import KG_PER_JIN, MU_PER_HA, SOM_TO_SOC
 from mrv_service.ingest.weather_fields import PAN_PER_PET
+from mrv_service.sample.climate import monthly_hargreaves_et0
 
 log = logging.getLogger(__name__)
 
@@ -135,15 +146,29 @@ BOUNDARY_GAP_M = 0.3
 VILLAGE_GAP_M = (60.0, 120.0)
 
 
-# Lishu station monthly normals, Jan..Dec
+# Monthly climate normals of the sample county, Jan..Dec (sources and search log:
+# docs/CLIMATE_SOURCES.md)
 TMEAN_NORMAL_DEGC = np.array([-13.6, -8.5, -0.1, 9.5, 17.0, 21.9, 24.1, 22.8, 17.1, 8.6, -1.9, -10.8])
-"""Daily mean temperature, 1991-2020 normals, Lishu station [degC]; VERIFIED in the stored copy
-of the Wikipedia climate box (ref. [1] of the module docstring)."""
-PRECIP_PLACEHOLDER_MM = np.array([4, 6, 12, 25, 55, 90, 150, 130, 55, 28, 12, 6], dtype=float)
-"""Monthly precipitation [mm]; UNVERIFIED placeholder (china_sample_context.md section 4,
-annual about 573 mm); replace with CMA station normals before any real use."""
-PET_PLACEHOLDER_MM = np.array([5, 10, 30, 80, 120, 130, 125, 110, 80, 50, 20, 7], dtype=float)
-"""Monthly FAO-56-style PET [mm]; UNVERIFIED placeholder (same source, annual about 767 mm)."""
+"""Daily mean temperature, 1991-2020 normals, Lishu station (elevation 160 m) [degC]; VERIFIED in
+the stored copy of the Wikipedia climate box (ref. [1] of the module docstring; year 7.2)."""
+TMAX_NORMAL_DEGC = np.array([-8.1, -2.7, 5.5, 15.5, 22.8, 27.0, 28.5, 27.5, 23.0, 14.5, 3.0, -5.9])
+"""Mean daily maximum temperature, 1991-2020 normals, Lishu station [degC]; VERIFIED in the same
+climate box (ref. [1]; year 12.5). Used only to compute :data:`PET_NORMAL_MM`."""
+PRECIP_NORMAL_MM = np.array([4.6, 7.6, 14.1, 31.3, 58.9, 84.0, 188.2, 149.6, 44.9, 39.3, 19.4, 9.1])
+"""Monthly precipitation, 1991-2020 normals [mm] (year 651): NOT Lishu's own. Transcribed from the
+CMA normals of Xinchengzi, Shenbei New Area, Shenyang (elevation 62 m, about 167 km SSW of Lishu;
+ref. [3]), the nearest station whose monthly precipitation normals could be read in the stored
+sources. Likely about 10 % wetter than Lishu (Changchun observatory, 87 km NE: 564.1 mm/yr over 30
+years). Replace with the Lishu or Siping (WMO 54157) CMA normals when they are available."""
+PET_NORMAL_MM = monthly_hargreaves_et0(TMEAN_NORMAL_DEGC, TMAX_NORMAL_DEGC, LISHU_LAT)
+"""Monthly reference evapotranspiration [mm] (year about 895): COMPUTED, not measured, with the
+Hargreaves equation (FAO-56 eq. 52; Hargreaves & Samani 1985) from the verified Lishu mean and
+mean-maximum temperature normals, Tmin = 2 Tmean - Tmax and extraterrestrial radiation at 43.42° N
+(:func:`mrv_service.sample.climate.monthly_hargreaves_et0`). No measured evaporation normals of
+Lishu, Siping or Changchun were found; FAO-56 Penman-Monteith ET0 averages 955.7 mm/yr over 46
+Jilin stations (1961-2018, decreasing west to east), so the estimate is of the right size. The
+weather file stores open-pan evaporation = ET0 x :data:`PAN_PER_PET` (= ET0 / 0.75, RothC's own
+factor)."""
 
 SOM_COUNTY_MEAN_G_KG = 20.84
 """County mean topsoil SOM in 2018 [g kg-1] (Yan et al. 2023, SOIL 9:351; 18.93 in 2006)."""
@@ -714,11 +739,13 @@ def _choose_adopters(
 def _simulate_weather(rng: np.random.Generator) -> pd.DataFrame:
     """Monthly weather 2001-2025 around the normals, with seeded year-to-year variation.
 
-    Temperature: normal + a year anomaly (sd 0.6 degC) + a monthly anomaly (sd 1.5 degC in
-    Nov-Mar, 0.9 degC otherwise). Precipitation: gamma-distributed around the placeholder
-    normal (CV 0.45 in May-Sep, 0.8 otherwise) times a year wetness factor (lognormal, sd 0.12).
-    Pan evaporation: placeholder PET / 0.75, raised 3 % per degC of warm anomaly and lowered in
-    wet months, lognormal noise sd 0.05. All spreads are synthetic.
+    Temperature: :data:`TMEAN_NORMAL_DEGC` + a year anomaly (sd 0.6 degC) + a monthly anomaly
+    (sd 1.5 degC in Nov-Mar, 0.9 degC otherwise). Precipitation: gamma-distributed around
+    :data:`PRECIP_NORMAL_MM` (CV 0.45 in May-Sep, 0.8 otherwise) times a year wetness factor
+    (lognormal, sd 0.12). Pan evaporation: :data:`PET_NORMAL_MM` / 0.75, raised 3 % per degC of
+    warm anomaly and lowered in wet months, lognormal noise sd 0.05. The normals are those of the
+    module constants (real, nearest-station or computed, as their docstrings say); all spreads
+    are synthetic. The 25-year means stay within the noise of the normals (tested).
     """
     years = np.array(WEATHER_YEARS)
     ny = len(years)
@@ -729,10 +756,10 @@ def _simulate_weather(rng: np.random.Generator) -> pd.DataFrame:
     cv = np.where((month >= 5) & (month <= 9), 0.45, 0.8)
     shape = 1.0 / cv**2
     wet = np.exp(rng.normal(0.0, 0.12, (ny, 1)))
-    precip = rng.gamma(shape, PRECIP_PLACEHOLDER_MM * wet / shape, (ny, 12))
-    ratio = precip / PRECIP_PLACEHOLDER_MM
+    precip = rng.gamma(shape, PRECIP_NORMAL_MM * wet / shape, (ny, 12))
+    ratio = precip / PRECIP_NORMAL_MM
     pan = (
-        PET_PLACEHOLDER_MM
+        PET_NORMAL_MM
         * PAN_PER_PET
         * np.exp(0.03 * t_anom)
         * (1.0 - 0.15 * np.clip(ratio - 1.0, -1.0, 1.5))
@@ -848,7 +875,7 @@ def _simulate_management(
     # yields [t ha-1]: ~10 t/ha (unverified regional estimate), weather year effect, plot effect
     w = weather.set_index(["year", "month"])
     gs = w.loc[list(SEASONS)].query("5 <= month <= 9")["precip_mm"].groupby(level="year").sum()
-    gs_ratio = gs.to_numpy() / PRECIP_PLACEHOLDER_MM[4:9].sum()
+    gs_ratio = gs.to_numpy() / PRECIP_NORMAL_MM[4:9].sum()
     year_effect = 0.9 * np.clip(np.log(gs_ratio), -0.6, 0.25) + rng.normal(0.0, 0.3, n_years)
     plot_effect = rng.normal(0.0, 0.45, n_plots) + 0.06 * som_anomaly
     yield_t_ha = np.clip(
@@ -861,7 +888,7 @@ def _simulate_management(
         13.5,
     )
     mj = w.loc[list(SEASONS)].query("5 <= month <= 7")["precip_mm"].groupby(level="year").sum()
-    dry = np.clip(1.0 - mj.to_numpy() / PRECIP_PLACEHOLDER_MM[4:7].sum(), 0.0, 1.0)
+    dry = np.clip(1.0 - mj.to_numpy() / PRECIP_NORMAL_MM[4:7].sum(), 0.0, 1.0)
 
     diesel_noise = np.exp(rng.normal(0.0, 0.15, (n, 8)))
     frames: list[pd.DataFrame] = []
@@ -1569,8 +1596,13 @@ def _readme_context(ctx: SimpleNamespace) -> dict[str, Any]:
         "files": sorted(ctx.files),
         "diesel": DIESEL_L_HA,
         "tmean": ", ".join(f"{t:.1f}" for t in TMEAN_NORMAL_DEGC),
-        "precip": ", ".join(f"{t:.0f}" for t in PRECIP_PLACEHOLDER_MM),
-        "pet": ", ".join(f"{t:.0f}" for t in PET_PLACEHOLDER_MM),
+        "tmax": ", ".join(f"{t:.1f}" for t in TMAX_NORMAL_DEGC),
+        "precip": ", ".join(f"{t:.1f}" for t in PRECIP_NORMAL_MM),
+        "precip_year": f"{PRECIP_NORMAL_MM.sum():.0f}",
+        "pet": ", ".join(f"{t:.0f}" for t in PET_NORMAL_MM),
+        "pet_year": f"{PET_NORMAL_MM.sum():.0f}",
+        "pan": ", ".join(f"{t:.0f}" for t in PET_NORMAL_MM * PAN_PER_PET),
+        "pan_year": f"{(PET_NORMAL_MM * PAN_PER_PET).sum():.0f}",
         "lat": f"{LISHU_LAT:.4f}",
         "lon": f"{LISHU_LON:.4f}",
         "project": _project_json(data.seed, len(data.plots)),

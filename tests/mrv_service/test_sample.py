@@ -1,7 +1,7 @@
 """Tests of the bundled sample county generator (mrv_service.sample).
 
 Reference values come from docs/DATA_FORMATS.md (headers, units, project keys), GB 11643-1999
-(check digit), the Lishu climate normals and county SOM cited in the generator, and the
+(check digit), the climate normals (docs/CLIMATE_SOURCES.md) and county SOM cited in the generator, and the
 assignment (>= 1,000 plots, about 300 farmers / 10 villages, 0.1-2 ha with median about
 0.4 ha, about 60 % adoption, about 5 % contradicted plot-seasons).
 """
@@ -284,19 +284,91 @@ def test_plot_properties(small):
     assert props["soc_0_30_t_ha"].between(20, 70).all()
 
 
+# Monthly normals the weather file is generated around (sources: docs/CLIMATE_SOURCES.md).
+# Lishu station, 1991-2020 normals, daily mean and mean daily maximum [degC]: English Wikipedia
+# "Lishu County" climate box (stored copy https://nakenako.serv00.net/https-en.m.wikipedia.org/wiki/Lishu_County).
+LISHU_TMEAN = [-13.6, -8.5, -0.1, 9.5, 17.0, 21.9, 24.1, 22.8, 17.1, 8.6, -1.9, -10.8]
+LISHU_TMAX = [-8.1, -2.7, 5.5, 15.5, 22.8, 27.0, 28.5, 27.5, 23.0, 14.5, 3.0, -5.9]
+# Precipitation [mm], 1991-2020 CMA normals of Xinchengzi, Shenbei New Area, Shenyang (elevation 62 m),
+# the nearest station whose monthly normals could be read (Wikipedia "Shenbei New Area",
+# stored copy https://click.kcodes.me/wiki/Shenbei_New_Area); year 651 mm.
+XINCHENGZI_PRECIP = [4.6, 7.6, 14.1, 31.3, 58.9, 84.0, 188.2, 149.6, 44.9, 39.3, 19.4, 9.1]
+# Hargreaves ET0 [mm] of the Lishu normals (hand-checked below for July); pan = ET0 / 0.75.
+LISHU_ET0 = [5.2, 15.1, 45.1, 90.3, 136.8, 149.5, 146.7, 129.5, 96.3, 53.7, 19.9, 7.3]
+
+
 def test_weather_from_normals(small):
     directory, _ = small
     w = pd.read_csv(directory / "weather_monthly.csv")
     assert list(w.columns) == ["year", "month", "tmean_degC", "precip_mm", "pan_evap_mm"]
     assert len(w) == 25 * 12 and w["year"].min() == 2001 and w["year"].max() == 2025
+    assert (w["precip_mm"] >= 0).all() and (w["pan_evap_mm"] > 0).all()
     monthly = w.groupby("month").mean()
-    # Lishu 1991-2020 daily-mean normals (Wikipedia climate box), 25-year mean within 1.2 degC
-    normals = [-13.6, -8.5, -0.1, 9.5, 17.0, 21.9, 24.1, 22.8, 17.1, 8.6, -1.9, -10.8]
-    np.testing.assert_allclose(monthly["tmean_degC"], normals, atol=1.2)
+    # 25-year means against the normals, within the generator's synthetic noise:
+    # temperature sd 0.6 (year) + 0.9-1.5 degC (month) -> 1.2 degC covers > 3 standard errors
+    np.testing.assert_allclose(monthly["tmean_degC"], LISHU_TMEAN, atol=1.2)
+    # precipitation: gamma CV 0.45 (May-Sep) or 0.8 (other months) times a year factor (sd 0.12);
+    # 3 standard errors of a 25-year mean
+    cv = np.where((np.arange(1, 13) >= 5) & (np.arange(1, 13) <= 9), 0.45, 0.8)
+    three_se = 3 * np.sqrt(cv**2 + 0.12**2) / np.sqrt(25)
+    rel = monthly["precip_mm"].to_numpy() / np.array(XINCHENGZI_PRECIP) - 1
+    assert (np.abs(rel) < three_se).all(), rel.round(2)
+    # pan evaporation: ET0 / 0.75 with 5 % noise and small temperature / wetness adjustments
+    np.testing.assert_allclose(monthly["pan_evap_mm"], np.array(LISHU_ET0) / 0.75, rtol=0.08)
     annual = w.groupby("year")[["precip_mm", "pan_evap_mm"]].sum().mean()
-    assert annual["precip_mm"] == pytest.approx(573, rel=0.15)  # placeholder normals, 573 mm
-    assert annual["pan_evap_mm"] == pytest.approx(767 / 0.75, rel=0.1)  # PET 767 mm / 0.75
-    assert (w["precip_mm"] >= 0).all()
+    assert annual["precip_mm"] == pytest.approx(651, rel=0.1)  # Xinchengzi normals, 651 mm
+    assert annual["pan_evap_mm"] == pytest.approx(895.5 / 0.75, rel=0.05)  # ET0 895.5 mm / 0.75
+
+
+def test_weather_normals_and_their_sources():
+    from mrv_service.sample import generator
+
+    np.testing.assert_array_equal(generator.TMEAN_NORMAL_DEGC, LISHU_TMEAN)
+    np.testing.assert_array_equal(generator.TMAX_NORMAL_DEGC, LISHU_TMAX)
+    np.testing.assert_array_equal(generator.PRECIP_NORMAL_MM, XINCHENGZI_PRECIP)
+    assert generator.PRECIP_NORMAL_MM.sum() == pytest.approx(651.0, abs=0.05)  # the box's "Year"
+    np.testing.assert_allclose(generator.PET_NORMAL_MM, LISHU_ET0, atol=0.05)
+    assert not any(name.endswith("PLACEHOLDER_MM") for name in dir(generator))
+    text = (REPO / "mrv_service" / "sample" / "generator.py").read_text(encoding="utf-8")
+    assert "Xinchengzi" in text and "Hargreaves" in text and "CLIMATE_SOURCES.md" in text
+
+
+def test_hargreaves_pet_against_hand_calculation():
+    import doctest
+    import math
+
+    from mrv_service.sample import climate
+
+    # FAO-56 example 8: 20 deg S on 3 September (J = 246), Ra = 32.2 MJ m-2 d-1
+    assert float(climate.extraterrestrial_radiation(-20.0, 246)) == pytest.approx(32.2, abs=0.05)
+    # Lishu, July (J = INTEGER(30.4 x 7 - 15) = 197), latitude 43 deg 25 min N, by hand:
+    lat = math.radians(43 + 25 / 60)
+    dr = 1 + 0.033 * math.cos(2 * math.pi * 197 / 365)
+    dec = 0.409 * math.sin(2 * math.pi * 197 / 365 - 1.39)
+    ws = math.acos(-math.tan(lat) * math.tan(dec))
+    ra = (
+        24
+        * 60
+        / math.pi
+        * 0.0820
+        * dr
+        * (ws * math.sin(lat) * math.sin(dec) + math.cos(lat) * math.cos(dec) * math.sin(ws))
+    )
+    assert ra == pytest.approx(40.6, abs=0.05)  # MJ m-2 d-1
+    tmean, tmax = 24.1, 28.5
+    tmin = 2 * tmean - tmax  # 19.7 degC: Tmin derived, the stored climate box lacks it
+    et0_day = 0.0023 * (tmean + 17.8) * math.sqrt(tmax - tmin) * 0.408 * ra  # FAO-56 eq. 52
+    assert et0_day == pytest.approx(4.73, abs=0.01)  # mm d-1
+    july = climate.monthly_hargreaves_et0(LISHU_TMEAN, LISHU_TMAX, 43 + 25 / 60)[6]
+    assert july == pytest.approx(et0_day * 31, rel=1e-9)
+    assert july == pytest.approx(146.7, abs=0.05)
+    # winter months stay small and positive; Tmean + 17.8 < 0 gives no demand
+    assert float(climate.hargreaves_et0(-20.0, -15.0, -25.0, 10.0)) == 0.0
+    with pytest.raises(ValueError, match="12 monthly values"):
+        climate.monthly_hargreaves_et0([1.0] * 11, [2.0] * 11, 43.4)
+    # the module's own examples (doctests) hold
+    result = doctest.testmod(climate)
+    assert result.attempted >= 5 and result.failed == 0
 
 
 def test_logs_agree_with_truth(small):
