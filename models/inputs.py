@@ -58,6 +58,8 @@ import pandas as pd
 import xarray as xr
 
 from models.errors import ModelInputError, MRVWarning, ParameterLookupError
+from models.surface import BURIAL_FRACTION
+from models.tillage import season_level
 
 __all__ = [
     "DPM_RPM_RATIOS",
@@ -552,6 +554,10 @@ def build_carbon_inputs(
     n_months = len(idx)
     shape = (len(plot_ids), n_months)
     c_ag, c_bg, fym, pc = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    # tillage: the fraction of the surface residue buried each month, and each year's Tier 1 level
+    left = np.ones(shape)  # fraction of the surface residue a month's passes leave in place
+    level = np.full(shape, "full_till", dtype=object)
+    logged_level = np.zeros(shape, dtype=bool)
 
     if (df["activity"] == "cover_crop").any():
         warnings.warn(
@@ -565,7 +571,7 @@ def build_carbon_inputs(
     # the activities and columns used below are converted, the dates as datetime.date in one
     # vectorised step (boxing Timestamps row by row was most of the time).
     used = df.loc[
-        df["activity"].isin(("sowing", "harvest", "residue", "manure")),
+        df["activity"].isin(("sowing", "harvest", "residue", "manure", "tillage")),
         [
             "plot_id",
             "date",
@@ -672,6 +678,23 @@ def build_carbon_inputs(
             if 0 <= j < n_months:
                 fym[i, j] += value
 
+        by_year: dict[int, list[str]] = {}
+        for trec in (r for r in recs if r["activity"] == "tillage"):
+            method = trec["method"]
+            if method not in BURIAL_FRACTION:
+                raise ModelInputError(
+                    f"{_describe(trec)} has tillage method {method!r}; valid methods: {', '.join(BURIAL_FRACTION)}"
+                )
+            by_year.setdefault(trec["date"].year, []).append(method)
+            j = _ordinal(trec["date"]) - m0
+            if 0 <= j < n_months:
+                left[i, j] *= 1.0 - BURIAL_FRACTION[method]
+        for year, methods in by_year.items():
+            j0 = year * 12 - m0
+            sel = slice(max(j0, 0), max(min(j0 + 12, n_months), 0))
+            level[i, sel] = season_level(methods)
+            logged_level[i, sel] = True
+
     coords = {"plot": plot_ids, "month": idx.to_timestamp(how="start")}
     dims = ("plot", "month")
     method_note = {
@@ -702,6 +725,28 @@ def build_carbon_inputs(
             ),
             "fym": (dims, fym, {"units": "t C ha-1 month-1", "long_name": "manure carbon input per month"}),
             "pc": (dims, pc, {"units": "1", "long_name": "living plant cover (1 covered, 0 bare)"}),
+            "incorporation": (
+                dims,
+                1.0 - left,
+                {
+                    "units": "1",
+                    "long_name": "fraction of the surface residue buried by the month's tillage",
+                    "source": "models.surface.BURIAL_FRACTION",
+                },
+            ),
+            "tillage": (
+                dims,
+                level.astype(str),
+                {
+                    "units": "1",
+                    "long_name": "IPCC Tier 1 tillage level of the year's logged tillage (full_till where none is logged)",
+                },
+            ),
+            "tillage_logged": (
+                dims,
+                logged_level,
+                {"units": "1", "long_name": "a tillage record was logged in the month's year"},
+            ),
             "dpm_rpm": (
                 dims,
                 np.full(shape, p.dpm_rpm),

@@ -60,6 +60,8 @@ __all__ = [
     "INPUT_LEVELS",
     "INPUT_LEVEL_OF_RESIDUE",
     "TILLAGE_LEVEL_OF_METHOD",
+    "period_levels",
+    "plot_period_levels",
     "practice_levels",
     "LAND_USE_LEVELS",
     "SOC_REF_PARAMETERS",
@@ -167,6 +169,99 @@ def practice_levels(tillage: Any, residue: Any) -> tuple[np.ndarray, np.ndarray]
     till = np.array([TILLAGE_LEVEL_OF_METHOD.get(t, "full_till") for t in np.asarray(tillage, dtype=object)])
     inp = np.array([INPUT_LEVEL_OF_RESIDUE.get(r, "low") for r in np.asarray(residue, dtype=object)])
     return till, inp
+
+
+def period_levels(levels_by_year: Sequence[Sequence[str]]) -> tuple[str, str]:
+    """The Tier 1 levels of a period from each year's levels (one plot).
+
+    No-till counts only when it is practised in every year of the period: IPCC 2019 Vol. 4 Ch. 5
+    p. 5.33 ("no-till ... practised continuously"; occasional tillage puts a system back in
+    reduced or full tillage); likewise reduced tillage needs every year reduced or no-till, and
+    the medium input level residue returned every year.
+
+    Parameters
+    ----------
+    levels_by_year : sequence of (tillage_level, input_level)
+        One pair per year of the period.
+
+    Returns
+    -------
+    tillage_level, input_level : str
+
+    Examples
+    --------
+    >>> period_levels([("no_till", "medium"), ("no_till", "medium")])
+    ('no_till', 'medium')
+    >>> period_levels([("no_till", "medium"), ("full_till", "low")])
+    ('full_till', 'low')
+    >>> period_levels([("reduced_till", "medium"), ("no_till", "medium")])
+    ('reduced_till', 'medium')
+    """
+    till = [t for t, _ in levels_by_year]
+    inp = [i for _, i in levels_by_year]
+    if not till:
+        return "full_till", "low"
+    if all(t == "no_till" for t in till):
+        tillage = "no_till"
+    elif all(t in ("no_till", "reduced_till") for t in till):
+        tillage = "reduced_till"
+    else:
+        tillage = "full_till"
+    return tillage, ("medium" if all(i == "medium" for i in inp) else "low")
+
+
+def plot_period_levels(
+    activities: Any, plots: Sequence[str], baseline_years: Sequence[int], project_years: Sequence[int]
+) -> Any:
+    """Tier 1 levels of every plot's look-back and project periods from its logs.
+
+    Each year's tillage level is the most disturbing of its tillage records
+    (:func:`models.tillage.season_level`; none logged: full tillage) and its input level that of
+    its residue records (:data:`INPUT_LEVEL_OF_RESIDUE`; none logged: low); the period's levels
+    follow :func:`period_levels`.
+
+    Parameters
+    ----------
+    activities : pandas.DataFrame
+        Canonical activity records (``plot_id``, ``date``, ``activity``, ``method``).
+    plots : sequence of str
+    baseline_years, project_years : sequence of int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by plot: ``start_tillage``, ``start_input`` (look-back), ``end_tillage``,
+        ``end_input`` (project period).
+    """
+    import pandas as pd
+
+    from models.tillage import season_level
+
+    df = activities[activities["activity"].isin(("tillage", "residue"))]
+    year = pd.to_datetime(df["date"]).dt.year
+    by = {
+        (str(p), int(y), a): list(g["method"])
+        for (p, y, a), g in df.groupby([df["plot_id"], year, df["activity"]])
+    }
+
+    def year_levels(plot: str, y: int) -> tuple[str, str]:
+        till = season_level(by.get((plot, y, "tillage"), [])) or "full_till"
+        res = by.get((plot, y, "residue"), [])
+        inp = (
+            "medium"
+            if res and all(INPUT_LEVEL_OF_RESIDUE.get(str(r), "low") == "medium" for r in res)
+            else "low"
+        )
+        return till, inp
+
+    rows = []
+    for plot in plots:
+        start = period_levels([year_levels(str(plot), int(y)) for y in baseline_years])
+        end = period_levels([year_levels(str(plot), int(y)) for y in project_years])
+        rows.append((str(plot), *start, *end))
+    return pd.DataFrame(
+        rows, columns=["plot", "start_tillage", "start_input", "end_tillage", "end_input"]
+    ).set_index("plot")
 
 
 #: Time dependence of the default cropland stock-change factors, D = 20 [yr]

@@ -1,202 +1,195 @@
-"""Baseline and project scenarios on one code path: the model chain (pvlib ``ModelChain`` style).
+"""Baseline and project scenarios of a carbon project, on one model chain.
 
-The chain, per plot:
+Per plot:
 
-1. monthly management inputs (plant C, manure C, cover, DPM/RPM) from the logged activities
-   (:func:`models.inputs.build_carbon_inputs`) for the project scenario as logged, and for the
-   baseline scenario, in which the project-period tillage and residue records are replaced by
-   the baseline practice (:func:`baseline_activities`);
-2. spin-up: the plant input that puts the RothC equilibrium at the measured initial SOC under
-   the baseline practice and the climate normals (:func:`models.rothc.fit_plant_input_to_soc`,
-   IOM from Falloon et al. 1998), then the equilibrium pools;
-3. both scenarios run month by month from that state (:func:`models.rothc.run_rothc`);
-4. the attributable SOC change is the project minus the baseline stock at the end of the run,
-   so the drift of both towards their own equilibrium cancels (the "project minus baseline"
-   structure of VM0042 v2.2 Eq. 14-16 and of CMS-083's SOC change; see ``methodology/``).
+1. the project scenario is the management as logged; the **baseline scenario repeats the plot's
+   own look-back schedule** (VM0042 v2.2 section 6: the baseline management is the schedule of
+   the historical look-back period, repeated): in project year ``y`` the tillage and residue
+   records are those of look-back year ``baseline_years[(y - y0) mod n]``, moved to year ``y``;
+   sowing, harvest, yield and fertiliser stay as logged (crop productivity is not credited). A
+   plot without tillage or residue records in that look-back year gets the region's common
+   practice (:data:`COMMON_PRACTICE`) and is listed in :attr:`ScenarioResult.baseline_defaulted`.
+   A plot that already retained straw or did not till in the look-back gets no credit for
+   continuing: its baseline does the same;
+2. both scenarios run through :func:`models.chain.simulate` from one spin-up under the look-back
+   management fitted to the measured SOC (surface residue pool, tillage rate modifier, RothC-26.3);
+3. **what is credited** is the soil organic carbon (DPM + RPM + BIO + HUM + IOM of the modelled
+   layer; surface residue excluded) at the **same point of every year**, the end of
+   ``crediting_month`` (default August: before the harvest of a Northeast China spring crop, when
+   last season's residue has had a growing season to decompose and this season's has not yet
+   fallen): per vintage ``y``, the project minus baseline difference at the point of ``y`` minus
+   the difference at the point of ``y - 1`` (zero before the first project year). The drift of both
+   scenarios towards their own equilibrium cancels in the difference (VM0042 v2.2 Eq. 14-16).
 
-Everything here is pure: DataFrames and Datasets in, Datasets and dataclasses out.
+Pure: DataFrames and Datasets in, Datasets and dataclasses out.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from models.errors import ModelInputError, MRVWarning
+from models.chain import (
+    ScenarioWarning,
+    SoilCarbonParameters,
+    SpinUp,
+    climate_zone_of,
+    climatology,
+    simulate,
+    spin_up,
+)
+from models.crediting import DEFAULT_CREDITING_MONTH
+from models.errors import ModelInputError
 from models.inputs import CarbonInputParameters, build_carbon_inputs
-from models.montecarlo import apply_draws
-from models.rothc import equilibrium, falloon_iom, fit_plant_input_to_soc, run_rothc
 from models.soil import DEFAULT_DEPTH_CM
 
-#: Fraction of modern carbon in fresh inputs [%]; only the radiocarbon outputs use it
-#: (RothC_input.dat "modern" column; 100 = modern atmosphere, Coleman & Jenkinson 2014 guide).
-DEFAULT_MODERN_PCT = 100.0
+__all__ = [
+    "COMMON_PRACTICE",
+    "DEFAULT_CREDITING_MONTH",
+    "ScenarioManagement",
+    "ScenarioResult",
+    "ScenarioWarning",
+    "SoilCarbonParameters",
+    "baseline_activities",
+    "chain_management",
+    "climatology",
+    "crediting_points",
+    "changed_plots",
+    "monte_carlo_scenarios",
+    "run_scenarios",
+    "scenario_management",
+    "simulate",
+]
+
+COMMON_PRACTICE = {"tillage": "rotary", "residue": "removed"}
+"""The region's common practice, for plots whose look-back logs lack a tillage or residue record:
+rotary tillage with the straw removed, the practice named as the main driver of black-soil
+degradation in Northeast China (Bulletin of the Chinese Academy of Sciences 36(10), 2021,
+"Science and technology boosting black soil granary construction"; shared/domain/lishu.md
+section 5)."""
+
+_PRACTICE = ("tillage", "residue")
 
 
-class ScenarioWarning(MRVWarning):
-    """A plot's inputs were adjusted to make the scenario run (the message says how)."""
-
-
-#: Practices that replace the project-period records in the baseline scenario.
-BASELINE_PRACTICE = {"tillage": "plough", "residue": "removed"}
+def _shift_year(dates: pd.Series, years: int) -> pd.Series:
+    """Dates moved by whole years (29 February becomes 28 February in a common year)."""
+    return dates.apply(
+        lambda d: (
+            d.replace(year=d.year + years)
+            if not (d.month == 2 and d.day == 29)
+            else d.replace(year=d.year + years, day=28)
+        )
+    )
 
 
 def baseline_activities(
     activities: pd.DataFrame,
     project_start: pd.Timestamp | str,
+    baseline_years: Sequence[int],
     *,
-    tillage: str = BASELINE_PRACTICE["tillage"],
-    residue: str = BASELINE_PRACTICE["residue"],
-) -> pd.DataFrame:
-    """The baseline scenario's activity records: the project-period practice change undone.
-
-    Records dated on or after ``project_start`` keep their dates, crops, yields and fertiliser,
-    but every tillage record gets the baseline ``tillage`` method and every residue record the
-    baseline ``residue`` method with no retained fraction: the counterfactual "what the farmer
-    would have done" of a practice-change project.
+    common_practice: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The baseline scenario's records: each plot's own look-back practice, repeated.
 
     Parameters
     ----------
     activities : pandas.DataFrame
-        Canonical activity records (``docs/DATA_FORMATS.md`` section 2).
+        Canonical activity records (``docs/DATA_FORMATS.md`` section 2) of every plot.
     project_start : timestamp or str
         First day of the project period.
-    tillage, residue : str
-        Baseline practice (canonical method names).
+    baseline_years : sequence of int
+        The look-back years, repeated in order over the project years.
+    common_practice : dict, optional
+        Tillage and residue methods for plots without look-back records (default
+        :data:`COMMON_PRACTICE`).
 
     Returns
     -------
-    pandas.DataFrame
-        A copy with the project-period tillage and residue records replaced.
+    records : pandas.DataFrame
+        Records before ``project_start`` unchanged; from it on, the logged records except tillage
+        and residue, plus the plot's tillage and residue records of the matching look-back year
+        moved to the project year (a harvest row's own residue fields are cleared).
+    defaulted : list of str
+        Plots given the common practice for at least one year.
     """
-    out = activities.copy()
+    practice = common_practice or COMMON_PRACTICE
+    years = sorted(int(y) for y in baseline_years)
+    if not years:
+        raise ModelInputError("the baseline needs the look-back years (baseline_years in project.json)")
+    df = activities.copy()
+    df["date"] = pd.to_datetime(df["date"])
     start = pd.Timestamp(project_start)
-    in_project = pd.to_datetime(out["date"]) >= start
-    is_till = in_project & (out["activity"] == "tillage")
-    is_res = in_project & (out["activity"] == "residue")
-    out.loc[is_till, "method"] = tillage
-    out.loc[is_res, "method"] = residue
-    if "residue_fraction" in out.columns:
-        out.loc[is_res, "residue_fraction"] = np.nan
-    return out
-
-
-def climatology(weather: xr.Dataset) -> xr.Dataset:
-    """Mean of each calendar month over the weather record (the spin-up climate).
-
-    Parameters
-    ----------
-    weather : xarray.Dataset
-        ``tmp`` [degC], ``rain`` [mm], ``evap`` [mm] along ``month`` (datetime coordinate).
-
-    Returns
-    -------
-    xarray.Dataset
-        The same variables along a 12-step ``month`` coordinate (Jan..Dec of year 2000).
-    """
-    clim = weather.groupby("month.month").mean("month")
-    clim = clim.rename(month="calendar_month")
-    months = pd.date_range("2000-01-01", periods=12, freq="MS")
-    clim = clim.rename(calendar_month="month").assign_coords(month=months)
-    for name in clim.data_vars:
-        clim[name].attrs = dict(weather[name].attrs)
-    return clim
-
-
-def rothc_inputs(
-    weather: xr.Dataset,
-    management: xr.Dataset,
-    clay_pct: xr.DataArray,
-    *,
-    depth_cm: float = DEFAULT_DEPTH_CM,
-    iom: xr.DataArray | float = 0.0,
-) -> xr.Dataset:
-    """Assemble the :func:`models.rothc.run_rothc` inputs from weather, management and soil.
-
-    Parameters
-    ----------
-    weather : xarray.Dataset
-        ``tmp`` [degC], ``rain`` [mm], ``evap`` [mm] along ``month``; must cover every month of
-        ``management``.
-    management : xarray.Dataset
-        ``c_inp``, ``fym`` [t C ha-1 month-1], ``pc``, ``dpm_rpm`` [1] over (plot, month).
-    clay_pct : xarray.DataArray
-        Clay content [%] along ``plot``.
-    depth_cm : float
-        Soil depth modelled [cm].
-    iom : xarray.DataArray or float
-        Inert organic matter [t C ha-1].
-
-    Returns
-    -------
-    xarray.Dataset
-        Dims (plot, month) with every RothC input variable and its units.
-    """
-    months = management["month"]
-    missing = np.setdiff1d(months.values, weather["month"].values)
-    if missing.size:
-        raise ModelInputError(
-            f"weather lacks {missing.size} month(s) of the run, first {pd.Timestamp(missing[0]):%Y-%m}; "
-            "extend weather_monthly.csv to cover the whole run"
-        )
-    w = weather[["tmp", "rain", "evap"]].sel(month=months)
-    ds = xr.merge([management, w])
-    ds["clay"] = clay_pct.astype(float).assign_attrs(units="%", long_name="clay content")
-    ds["depth"] = xr.DataArray(float(depth_cm), attrs={"units": "cm", "long_name": "soil depth"})
-    ds["iom"] = (xr.zeros_like(ds["clay"]) + iom).assign_attrs(
-        units="t C ha-1", long_name="inert organic matter"
-    )
-    ds["modern"] = xr.DataArray(
-        DEFAULT_MODERN_PCT, attrs={"units": "%", "long_name": "modern C fraction of inputs"}
-    )
-    return ds
-
-
-def _drop_infeasible_manure(spin: xr.Dataset, soc0: xr.DataArray) -> xr.Dataset:
-    """Zero the spin-up manure of plots whose measured SOC is below the manure-only equilibrium.
-
-    Such a plot cannot be at equilibrium with that manure rate (the fitted plant input would be
-    negative); its manure history is then not representative of the long-term baseline and the
-    plant input alone carries the spin-up. With Monte Carlo draws a plot is dropped if any draw
-    is infeasible. A :class:`ScenarioWarning` names the plots.
-    """
-    if not bool((spin["fym"] > 0).any()):
-        return spin
-    iom = xr.apply_ufunc(falloon_iom, soc0)
-    manure_only = equilibrium(spin.assign(c_inp=xr.zeros_like(spin["c_inp"]), iom=iom), method="analytic")
-    infeasible = manure_only["SOC"] >= soc0
-    if "draw" in infeasible.dims:
-        infeasible = infeasible.any("draw")
-    bad = infeasible & (spin["fym"].sum("month") > 0)
-    if "draw" in bad.dims:
-        bad = bad.any("draw")
-    if bool(bad.any()):
-        names = [str(p) for p in spin["plot"].values[bad.values]]
-        warnings.warn(
-            f"{len(names)} plot(s) have a measured SOC below the equilibrium of their baseline manure alone "
-            f"(first: {names[:5]}); their spin-up ignores manure. Check the manure records and the soil samples.",
-            ScenarioWarning,
-            stacklevel=3,
-        )
-        spin = spin.assign(fym=spin["fym"].where(~bad, 0.0).assign_attrs(spin["fym"].attrs))
-    return spin
+    in_project = df["date"] >= start
+    keep = df[~(in_project & df["activity"].isin(_PRACTICE))].copy()
+    harvest_rows = in_project & (keep["activity"] == "harvest") if len(keep) else keep["activity"] == "x"
+    for col in ("residue_fraction", "method"):
+        if col in keep.columns:
+            keep.loc[harvest_rows.reindex(keep.index, fill_value=False), col] = np.nan
+    project_years = sorted({d.year for d in df.loc[in_project, "date"]})
+    y0 = start.year
+    lookback = df[(~in_project) & df["activity"].isin(_PRACTICE)]
+    added, defaulted = [], set()
+    for plot, acts in df[in_project].groupby("plot_id"):
+        plot_back = lookback[lookback["plot_id"] == plot]
+        for y in project_years:
+            yb = years[(y - y0) % len(years)]
+            src = plot_back[plot_back["date"].dt.year == yb]
+            for activity in _PRACTICE:
+                rows = src[src["activity"] == activity]
+                if len(rows):
+                    moved = rows.copy()
+                    moved["date"] = _shift_year(moved["date"], y - yb)
+                    added.append(moved)
+                    continue
+                defaulted.add(str(plot))
+                season = acts[acts["date"].dt.year == y]
+                anchor_act = "harvest" if activity == "residue" else "sowing"
+                anchor = season.loc[season["activity"] == anchor_act, "date"]
+                if anchor.empty:
+                    continue
+                when = anchor.iloc[0] if activity == "residue" else anchor.iloc[0] - pd.Timedelta(days=4)
+                added.append(
+                    pd.DataFrame(
+                        [{"plot_id": plot, "date": when, "activity": activity, "method": practice[activity]}]
+                    )
+                )
+    out = pd.concat([keep, *added], ignore_index=True) if added else keep
+    out = out.sort_values(["plot_id", "date"], kind="stable").reset_index(drop=True)
+    return out, sorted(defaulted)
 
 
 @dataclass(frozen=True)
 class ScenarioManagement:
-    """Monthly management inputs of both scenarios and the spin-up source
+    """Monthly management of both scenarios and of the spin-up, in the model chain's variables
     (:func:`scenario_management`); build once, run many (deterministic and Monte Carlo)."""
 
     project: xr.Dataset
-    """Inputs of the project scenario over (plot, month) of the run."""
+    """Project scenario over (plot, month) of the run."""
     baseline: xr.Dataset
-    """Inputs of the baseline scenario over (plot, month) of the run."""
-    spinup_source: xr.Dataset
-    """Inputs of the look-back months whose calendar-month means are the spin-up year."""
+    """Baseline scenario over (plot, month) of the run."""
+    spinup: xr.Dataset
+    """The look-back months (their calendar-month means are the spin-up year)."""
+    baseline_defaulted: tuple[str, ...]
+    """Plots whose baseline took the common practice for want of look-back records."""
+
+
+def chain_management(inputs: xr.Dataset) -> xr.Dataset:
+    """The model chain's management from :func:`models.inputs.build_carbon_inputs` output:
+    roots enter the soil directly (``c_inp``), above-ground residue left on the field goes to the
+    surface (``surface_inp``)."""
+    out = inputs[["fym", "pc", "dpm_rpm", "incorporation", "tillage"]].copy()
+    out["c_inp"] = inputs["c_inp_bg"].assign_attrs(
+        units="t C ha-1 month-1", long_name="plant C entering the soil directly (roots)"
+    )
+    out["surface_inp"] = inputs["c_inp_ag"].assign_attrs(
+        units="t C ha-1 month-1", long_name="above-ground residue C left on the surface"
+    )
+    return out
 
 
 def scenario_management(
@@ -206,23 +199,21 @@ def scenario_management(
     start: str | pd.Timestamp,
     end: str | pd.Timestamp,
     project_start: str | pd.Timestamp,
-    spinup_start: str | pd.Timestamp | None = None,
-    spinup_end: str | pd.Timestamp | None = None,
+    baseline_years: Sequence[int],
     params: CarbonInputParameters | None = None,
 ) -> ScenarioManagement:
-    """The management inputs :func:`run_scenarios` derives from the activity records (its steps 1
-    and the spin-up source); parameters as there."""
+    """Monthly management of both scenarios and the look-back (:func:`run_scenarios` steps 1-2)."""
     months = pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="M")
     p = params or CarbonInputParameters(default_retained_fraction=0.0)
-    project_mgmt = build_carbon_inputs(activities, months, params=p, plots=plots)
-    base_acts = baseline_activities(activities, project_start)
-    baseline_mgmt = build_carbon_inputs(base_acts, months, params=p, plots=plots)
-    if spinup_start is not None and spinup_end is not None:
-        spin_months = pd.period_range(pd.Timestamp(spinup_start), pd.Timestamp(spinup_end), freq="M")
-        spin_src = build_carbon_inputs(activities, spin_months, params=p, plots=plots)
-    else:
-        spin_src = baseline_mgmt.isel(month=slice(0, 12))
-    return ScenarioManagement(project_mgmt, baseline_mgmt, spin_src)
+    project = build_carbon_inputs(activities, months, params=p, plots=plots)
+    base_acts, defaulted = baseline_activities(activities, project_start, baseline_years)
+    baseline = build_carbon_inputs(base_acts, months, params=p, plots=plots)
+    years = sorted(int(y) for y in baseline_years)
+    spin_months = pd.period_range(pd.Timestamp(f"{years[0]}-01"), pd.Timestamp(f"{years[-1]}-12"), freq="M")
+    spin = build_carbon_inputs(activities, spin_months, params=p, plots=plots)
+    return ScenarioManagement(
+        chain_management(project), chain_management(baseline), chain_management(spin), tuple(defaulted)
+    )
 
 
 @dataclass(frozen=True)
@@ -230,19 +221,41 @@ class ScenarioResult:
     """Outputs of :func:`run_scenarios`."""
 
     baseline: xr.Dataset
-    """RothC outputs of the baseline scenario over (plot, month)."""
+    """Model outputs of the baseline scenario over (plot, month[, draw])."""
     project: xr.Dataset
-    """RothC outputs of the project scenario over (plot, month)."""
-    initial: xr.Dataset
-    """Equilibrium state at the start of the run (end of the spin-up), over plot."""
-    spinup_c_input: xr.DataArray
-    """Fitted annual plant C input of the spin-up [t C ha-1 yr-1] over plot."""
-    delta_soc: xr.DataArray
-    """Project minus baseline SOC at the end of the run [t C ha-1] over plot."""
-    project_inputs: xr.Dataset
-    """Monthly management inputs of the project scenario."""
-    baseline_inputs: xr.Dataset
-    """Monthly management inputs of the baseline scenario."""
+    """Model outputs of the project scenario."""
+    spinup: SpinUp
+    """The shared start state."""
+    soil_points: xr.DataArray
+    """Project minus baseline soil SOC at each year's crediting point [t C ha-1] over
+    (plot, year[, draw])."""
+    vintages: xr.DataArray
+    """Credited soil SOC change per vintage [t C ha-1] over (plot, year[, draw]): the increment of
+    :attr:`soil_points` over the previous year (module notes)."""
+    litter_points: xr.DataArray
+    """Project minus baseline surface residue C at the crediting points [t C ha-1] (not credited)."""
+    management: ScenarioManagement
+    """The management both scenarios ran."""
+
+    @property
+    def delta_soc(self) -> xr.DataArray:
+        """Credited soil SOC change over all vintages [t C ha-1] (the last crediting point)."""
+        return self.vintages.sum("year").assign_attrs(
+            units="t C ha-1", long_name="credited soil SOC change, all vintages"
+        )
+
+    @property
+    def baseline_defaulted(self) -> tuple[str, ...]:
+        """Plots whose baseline used the common practice."""
+        return self.management.baseline_defaulted
+
+
+def crediting_points(values: xr.DataArray, crediting_month: int = DEFAULT_CREDITING_MONTH) -> xr.DataArray:
+    """The values at the end of ``crediting_month`` of each year, along a ``year`` dimension."""
+    month = pd.DatetimeIndex(values["month"].values)
+    sel = np.flatnonzero(month.month == crediting_month)
+    out = values.isel(month=sel)
+    return out.assign_coords(year=("month", month[sel].year)).swap_dims(month="year").drop_vars("month")
 
 
 def run_scenarios(
@@ -253,47 +266,47 @@ def run_scenarios(
     start: str | pd.Timestamp,
     end: str | pd.Timestamp,
     project_start: str | pd.Timestamp,
-    spinup_start: str | pd.Timestamp | None = None,
-    spinup_end: str | pd.Timestamp | None = None,
+    baseline_years: Sequence[int],
     depth_cm: float = DEFAULT_DEPTH_CM,
-    params: CarbonInputParameters | None = None,
+    params: SoilCarbonParameters | None = None,
+    input_params: CarbonInputParameters | None = None,
     draws: xr.Dataset | None = None,
     management: ScenarioManagement | None = None,
+    crediting_month: int = DEFAULT_CREDITING_MONTH,
+    variables: tuple[str, ...] | None = None,
 ) -> ScenarioResult:
-    """Baseline and project RothC runs for every plot, from one spin-up.
+    """Baseline and project runs for every plot, from one spin-up, and the credited change.
 
     Parameters
     ----------
     activities : pandas.DataFrame
         Canonical activity records of every plot (``docs/DATA_FORMATS.md`` section 2).
     weather : xarray.Dataset
-        Monthly ``tmp`` [degC], ``rain`` [mm], ``evap`` [mm] (open pan) along ``month``,
-        covering the run; its calendar-month means are the spin-up climate.
+        Monthly ``tmp`` [degC], ``rain`` [mm], ``evap`` [mm] (open pan) along ``month``.
     soil : xarray.Dataset
-        Along ``plot`` (plot ids as coordinate): ``clay`` [%] and ``soc_initial`` [t C ha-1]
-        (total SOC of the ``depth_cm`` layer at ``start``).
+        Along ``plot``: ``clay`` [%] and ``soc_initial`` [t C ha-1] (soil SOC of the layer at
+        ``start``).
     start, end : timestamp or str
         First and last month of the run.
     project_start : timestamp or str
-        First day of the project period (baseline practice before, logged practice after).
-    spinup_start, spinup_end : timestamp or str, optional
-        The baseline period whose logged management, averaged per calendar month, is the
-        spin-up year (so a manure application every third year counts as a third of it).
-        Default: the first 12 months of the run under the baseline practice.
+        First day of the project period.
+    baseline_years : sequence of int
+        The look-back years (their management is the spin-up and, repeated, the baseline).
     depth_cm : float
-        Depth of the modelled layer [cm]; ``soc_initial`` must be for the same layer.
-    params : CarbonInputParameters, optional
+        Depth of the modelled layer [cm].
+    params : SoilCarbonParameters, optional
+        Model chain parameters.
+    input_params : CarbonInputParameters, optional
         Carbon-input choices.
     draws : xarray.Dataset, optional
-        Monte Carlo draws (:func:`models.montecarlo.draw_parameters`) along ``draw`` (and
-        ``plot`` for per-plot parameters): ``soc_initial`` [t C ha-1] replaces the measured stock;
-        the others modify the RothC inputs by :data:`models.montecarlo.DEFAULT_RULES`
-        (``c_inp_factor``, ``tmp_offset``, ``clay``, ...) in the spin-up and in both scenarios, so
-        a shared draw moves baseline and project together. Every output then has a ``draw`` dim,
-        all draws running in one vectorised RothC call per scenario.
+        Monte Carlo draws (:func:`models.chain.simulate`).
     management : ScenarioManagement, optional
-        Management inputs already built by :func:`scenario_management` for these plots and
-        periods (e.g. shared by a deterministic run and its Monte Carlo); built here otherwise.
+        Built by :func:`scenario_management` for these plots and periods (shared between a
+        deterministic run and its Monte Carlo); built here otherwise.
+    crediting_month : int
+        Month whose end is the yearly crediting point (:data:`DEFAULT_CREDITING_MONTH`).
+    variables : tuple of str, optional
+        RothC outputs to keep (``("SOC",)`` for large Monte Carlo runs).
 
     Returns
     -------
@@ -307,59 +320,98 @@ def run_scenarios(
             start=start,
             end=end,
             project_start=project_start,
-            spinup_start=spinup_start,
-            spinup_end=spinup_end,
-            params=params,
+            baseline_years=baseline_years,
+            params=input_params,
         )
-    project_mgmt, baseline_mgmt, spin_src = management.project, management.baseline, management.spinup_source
-
-    clay = soil["clay"]
-    soc0 = soil["soc_initial"]
-    input_draws = None
-    if draws is not None:
-        if "soc_initial" in draws:
-            soc0 = xr.broadcast(draws["soc_initial"], soc0)[0].transpose("draw", "plot")
-        input_draws = draws.drop_vars("soc_initial", errors="ignore")
-    if bool((soc0 <= 0).any()):
-        raise ModelInputError("soc_initial must be positive for every plot [t C ha-1]")
-
-    # Spin-up year: the baseline management averaged per calendar month, under the climate normals.
-    clim = climatology(weather)
-    spin_mgmt = spin_src.groupby("month.month").mean("month").rename(month="month_of_year")
-    spin_mgmt = spin_mgmt.rename(month_of_year="month").assign_coords(month=clim["month"].values)
-    spin_mgmt["pc"] = (spin_mgmt["pc"] >= 0.5).astype(float).assign_attrs(units="1")
-    for name in spin_mgmt.data_vars:
-        spin_mgmt[name].attrs = dict(spin_src[name].attrs)
-    spin = rothc_inputs(clim, spin_mgmt, clay, depth_cm=depth_cm)
-    if input_draws is not None:
-        spin = apply_draws(spin, input_draws)
-    if "draw" in soc0.dims and "draw" not in spin.dims:
-        spin["c_inp"] = spin["c_inp"].expand_dims(draw=soc0["draw"].values)
-    spin = _drop_infeasible_manure(spin, soc0)
-    fit = fit_plant_input_to_soc(spin, soc0.values, iom="falloon")
-    spin = spin.assign(c_inp=fit["c_inp"].assign_coords(month=spin["month"]), iom=fit["iom"])
-    # The true periodic steady state (not the official iteration, which stops ~1e-4 t C ha-1
-    # short of it), so that the run starts exactly at the measured stock.
-    init = equilibrium(spin, method="analytic")
-
-    runs = {}
-    for name, mgmt in (("baseline", baseline_mgmt), ("project", project_mgmt)):
-        ds = rothc_inputs(weather, mgmt, clay, depth_cm=depth_cm)
-        if input_draws is not None:
-            ds = apply_draws(ds, input_draws)
-        ds = ds.assign(iom=fit["iom"])
-        runs[name] = run_rothc(ds, initial=init, variables=None if draws is None else ("SOC",))
-    delta = runs["project"]["SOC"].isel(month=-1) - runs["baseline"]["SOC"].isel(month=-1)
-    delta = delta.transpose(*[d for d in ("draw", "plot") if d in delta.dims])
-    delta = delta.drop_vars("month", errors="ignore").assign_attrs(
-        units="t C ha-1", long_name="project minus baseline SOC at the end of the run"
+    p = params or SoilCarbonParameters()
+    zone = climate_zone_of(weather)
+    spun = spin_up(
+        management.spinup, weather, soil, depth_cm=depth_cm, params=p, draws=draws, climate_zone=zone
     )
+    runs = {
+        name: simulate(
+            mgmt, weather, soil, depth_cm=depth_cm, params=p, draws=draws, spun=spun, variables=variables
+        )
+        for name, mgmt in (("baseline", management.baseline), ("project", management.project))
+    }
+    order = [d for d in ("plot", "year", "draw") if d]
+    soil_pts = crediting_points(runs["project"]["SOC"] - runs["baseline"]["SOC"], crediting_month)
+    litter_pts = crediting_points(runs["project"]["surface"] - runs["baseline"]["surface"], crediting_month)
+    first = int(pd.Timestamp(project_start).year)
+    soil_pts = soil_pts.sel(year=soil_pts["year"] >= first)
+    litter_pts = litter_pts.sel(year=litter_pts["year"] >= first)
+    vint = soil_pts.diff("year", label="upper")
+    vint = xr.concat([soil_pts.isel(year=[0]), vint], dim="year")
+    tr = [d for d in order if d in soil_pts.dims] + [d for d in soil_pts.dims if d not in order]
     return ScenarioResult(
         baseline=runs["baseline"],
         project=runs["project"],
-        initial=init,
-        spinup_c_input=fit["annual_c_inp"],
-        delta_soc=delta,
-        project_inputs=project_mgmt,
-        baseline_inputs=baseline_mgmt,
+        spinup=spun,
+        soil_points=soil_pts.transpose(*tr).assign_attrs(
+            units="t C ha-1",
+            long_name=f"project minus baseline soil SOC at the end of month {crediting_month}",
+        ),
+        vintages=vint.transpose(*tr).assign_attrs(
+            units="t C ha-1", long_name="credited soil SOC change of the vintage"
+        ),
+        litter_points=litter_pts.transpose(*tr).assign_attrs(
+            units="t C ha-1", long_name="project minus baseline surface residue C (not credited)"
+        ),
+        management=management,
     )
+
+
+def changed_plots(management: ScenarioManagement) -> xr.DataArray:
+    """Plots whose project and baseline management differ in any month (bool along ``plot``); the
+    others get exactly no credit (identical runs)."""
+    diff = xr.zeros_like(management.project["c_inp"], dtype=bool)
+    for name in ("c_inp", "surface_inp", "incorporation", "fym", "pc", "dpm_rpm", "tillage"):
+        diff = diff | (management.project[name] != management.baseline[name])
+    return diff.any("month")
+
+
+def monte_carlo_scenarios(
+    activities: pd.DataFrame,
+    weather: xr.Dataset,
+    soil: xr.Dataset,
+    *,
+    draws: xr.Dataset,
+    management: ScenarioManagement,
+    chunk_draws: int = 100,
+    **kwargs,
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """:func:`run_scenarios` over many draws, ``chunk_draws`` at a time (memory grows with the
+    chunk, not with the number of draws).
+
+    Returns
+    -------
+    vintages, litter_points : xarray.DataArray
+        Over (draw, plot, year) [t C ha-1] (:class:`ScenarioResult`).
+    """
+    vint, litter, adjusted = [], [], set()
+    n = int(draws.sizes["draw"])
+    for i in range(0, n, max(1, int(chunk_draws))):
+        part = draws.isel(draw=slice(i, i + chunk_draws))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ScenarioWarning)
+            res = run_scenarios(
+                activities, weather, soil, draws=part, management=management, variables=("SOC",), **kwargs
+            )
+        for w in caught:
+            if isinstance(w.message, ScenarioWarning):
+                adjusted.update(w.message.plots)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        vint.append(res.vintages.transpose("draw", "plot", "year"))
+        litter.append(res.litter_points.transpose("draw", "plot", "year"))
+    if adjusted:
+        names = sorted(adjusted)
+        warnings.warn(
+            ScenarioWarning(
+                f"in some Monte Carlo draws (lower SOC draws), {len(names)} plot(s) have a SOC below the equilibrium "
+                f"of their baseline manure alone (first: {names[:5]}); those draws' spin-up ignores manure",
+                tuple(names),
+            ),
+            stacklevel=2,
+        )
+    return xr.concat(vint, "draw"), xr.concat(litter, "draw")

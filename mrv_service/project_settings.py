@@ -21,6 +21,7 @@ from typing import Any
 
 from geodata.defaults import DEFAULT_BANDS, DEFAULT_MAX_ITEMS, DEFAULT_MIN_VALID_FRACTION
 from geodata.sentinel2 import REFLECTANCE_BANDS
+from models.crediting import DEFAULT_CREDITING_MONTH
 from models.errors import MRVError
 from models.soil import DEFAULT_CLAY_PCT, DEFAULT_DEPTH_CM, DEFAULT_IPCC_SOIL_CLASS, IPCC_SOIL_CLASSES
 
@@ -162,10 +163,19 @@ SETTINGS: dict[str, SettingSpec] = {
         _spec(
             "model.monte_carlo_draws",
             "int",
-            100,
-            "Monte Carlo draws of the project total [1]",
+            1000,
+            "Monte Carlo draws [1]; the estimate is their mean and its 90 % interval (VM0042 v2.2 p. 78 "
+            "suggests 500-1,000)",
             low=2,
             high=100_000,
+        ),
+        _spec(
+            "model.crediting_month",
+            "int",
+            DEFAULT_CREDITING_MONTH,
+            "month whose end is the yearly crediting point [1-12] (default 8: August, before harvest)",
+            low=1,
+            high=12,
         ),
         _spec(
             "soil.clay_pct",

@@ -139,7 +139,9 @@ def _apply_rate_modifier(
     vals = np.asarray(rm.values, dtype=np.float64)
     if not np.all((vals > 0) & (vals <= 10)):  # also NaN
         raise ModelInputError(f"RothC input {RATE_MODIFIER!r} must lie in (0, 10] [1]; fix the value")
-    a_da = tmp.copy(data=a.reshape(tmp.shape))
+    order_t = [d for d in ("draw", "plot", "month") if d in tmp.dims]
+    tmp_t = tmp.transpose(*order_t)  # ``a`` is flat in this order (see _prepare)
+    a_da = tmp_t.copy(data=a.reshape(tmp_t.shape))
     a_da, rm = xr.broadcast(a_da, rm)
     order = [d for d in ("draw", "plot", "month") if d in a_da.dims]
     prod = np.ascontiguousarray((a_da * rm).transpose(*order).values, dtype=np.float64)

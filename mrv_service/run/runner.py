@@ -35,8 +35,9 @@ from models.uncertainty import DEFAULT_SEED
 from mrv_service.config import Settings
 from mrv_service.run.inputs import ProjectInputs, load_project_inputs
 from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, output_hashes
+from mrv_service.run.models_stage import models_stage
 from mrv_service.run.outputs import RunDirectory
-from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage, models_stage
+from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage
 from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
 from mrv_service.store.projects import get_project
 from mrv_service.store.runs import finish_run, set_stage, start_run
@@ -373,20 +374,33 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                     outcome.per_plot.to_csv(tmp / "plot_results.csv", index=False)
                     summary.update(outcome.summary)
                     rc, t1 = outcome.summary["rothc"], outcome.summary["ipcc_tier1"]
-                    mc = rc["monte_carlo"]
+                    mc, soil_total = rc["monte_carlo"], rc["soil"]["total_t_co2e"]
                     say(
-                        f"RothC       {rc['run']}: mean initial SOC {rc['mean_initial_soc_t_c_ha']:.1f} t C/ha, "
-                        f"project - baseline {rc['mean_delta_soc_t_c_ha']:.2f} t C/ha = {rc['total_delta_soc_t_co2e']:.0f} t CO2e "
-                        "(before deductions)"
+                        f"RothC       {rc['run']}: mean initial SOC {rc['mean_initial_soc_t_c_ha']:.1f} t C/ha; "
+                        f"soil SOC project - baseline {soil_total['mean']:.0f} t CO2e, 90 % interval "
+                        f"{soil_total['p5']:.0f} to {soil_total['p95']:.0f} ({mc['draws']} draws, seed {mc['seed']}; "
+                        "before deductions)"
                     )
-                    say(
-                        f"            Monte Carlo ({mc['draws']} draws, seed {mc['seed']}): {mc['total_t_co2e_p2_5']:.0f} to "
-                        f"{mc['total_t_co2e_p97_5']:.0f} t CO2e (95 % interval)"
-                    )
+                    sw = rc["switching_plots"]
+                    if "rate_t_c_ha_yr" in sw:
+                        r = sw["rate_t_c_ha_yr"]
+                        say(
+                            f"            {sw['plots']} plots changed practice ({sw['hectares']:.0f} ha): "
+                            f"{r['mean']:.2f} t C/ha/yr (90 % interval {r['p5']:.2f} to {r['p95']:.2f}); "
+                            f"surface litter {rc['litter']['total_t_c']:.0f} t C not credited"
+                        )
+                    for row in outcome.summary["by_practice"]:
+                        say(
+                            f"            {row['baseline_practice']} -> {row['project_practice']}: {row['plots']} plots, "
+                            f"RothC {row['rothc_rate_t_c_ha_yr']['mean']:.2f} t C/ha/yr, "
+                            f"IPCC Tier 1 {row['tier1_rate_t_c_ha_yr']:.2f} t C/ha/yr"
+                        )
                     say(
                         f"IPCC Tier 1 {t1['climate_zone']}, {t1['soil_class']}: {t1['annual_delta_soc_t_co2e']:.1f} t CO2e/yr "
-                        f"({t1['plots_no_till']} no-till plots)"
+                        f"({t1['plots_no_till']} plots no-till every project year)"
                     )
+                    for w in outcome.warnings:
+                        say(f"WARNING     {w}")
             timings[spec.name] = time.perf_counter() - t
             stage_records[spec.name] = {
                 "inputs": deps,

@@ -124,7 +124,34 @@ def test_monthly_placement_cover_and_manure():
         "fym": "t C ha-1 month-1",
         "pc": "1",
         "dpm_rpm": "1",
+        "incorporation": "1",
+        "tillage": "1",
+        "tillage_logged": "1",
     }
+
+
+def test_tillage_buries_surface_residue_and_sets_the_years_level():
+    # an autumn mouldboard plough buries 95 % of the surface residue, a rotary pass in the same
+    # month 75 % of the rest: 1 - 0.05 x 0.25 = 0.9875 (models.surface.BURIAL_FRACTION, extension
+    # tables of residue remaining after one pass); the year takes its most disturbing level
+    df = pd.DataFrame(
+        _season()
+        + [
+            dict(plot_id="p1", date="2024-10-20", activity="tillage", method="plough"),
+            dict(plot_id="p1", date="2024-10-25", activity="tillage", method="rotary"),
+            dict(plot_id="p2", date="2024-05-01", activity="tillage", method="no_till"),
+        ]
+    )
+    ds = m.build_carbon_inputs(df, MONTHS_2024, plots=["p1", "p2", "p3"])
+    inc = ds.incorporation.sel(plot="p1").values
+    assert inc[9] == pytest.approx(1 - 0.05 * 0.25, rel=1e-12)
+    assert (np.delete(inc, 9) == 0).all()
+    assert ds.incorporation.sel(plot="p2").values[4] == pytest.approx(0.05)
+    assert (ds.tillage.sel(plot="p1").values == "full_till").all()
+    assert (ds.tillage.sel(plot="p2").values == "no_till").all()
+    # nothing logged: full tillage (no credit for an unlogged practice), and said so
+    assert (ds.tillage.sel(plot="p3").values == "full_till").all()
+    assert not ds.tillage_logged.sel(plot="p3").values.any()
 
 
 def test_partial_months_cover_and_harvest_placement_of_roots():

@@ -466,3 +466,20 @@ def test_rate_modifier_of_one_is_the_official_model_and_spinup_honours_it(rothc_
     assert float(fit.annual_c_inp[0]) == pytest.approx(3.2 / 2, rel=0.02)
     with pytest.raises(ModelInputError, match="rate_mod"):
         run_rothc(ds.assign(rate_mod=("plot", [0.0])), eq1)
+
+
+def test_rate_modifier_with_per_plot_weather_in_any_dim_order(rothc_reference_dir):
+    # tmp over (month, plot) (as a per-plot climatology comes) with a rate_mod over plot: the same
+    # result as the (plot, month) layout; a bug once paired the wrong months with the modifier
+    ds = case_inputs(rothc_reference_dir / "cases" / CASES[1]).isel(month=slice(0, 24))
+    two = xr.concat([ds, ds], "plot")
+    two["tmp"] = two["tmp"] + xr.DataArray([0.0, 3.0], dims="plot")
+    two["rate_mod"] = ("plot", [0.7, 0.9])
+    init = equilibrium(two.isel(month=slice(0, 12)), "analytic")
+    a = run_rothc(two, init, variables=["SOC", "a"])
+    flipped = two.assign(tmp=two["tmp"].transpose("month", "plot"))
+    b = run_rothc(flipped, init, variables=["SOC", "a"])
+    np.testing.assert_array_equal(a.SOC.values, b.SOC.values)
+    np.testing.assert_allclose(
+        a.a.values, rothc.rate_modifier_temperature(two["tmp"].values) * np.array([[0.7], [0.9]]), rtol=1e-12
+    )
