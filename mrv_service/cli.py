@@ -16,6 +16,7 @@ from mrv_service.commands import project as project_cmd
 from mrv_service.commands import rothc as rothc_cmd
 from mrv_service.commands import run as run_cmd
 from mrv_service.commands import sample as sample_cmd
+from mrv_service.commands import validate as validate_cmd
 
 
 def configure_logging(verbosity: int) -> None:
@@ -51,6 +52,7 @@ cli.add_command(rothc_cmd.group)
 
 
 cli.add_command(run_cmd.run_command)
+cli.add_command(validate_cmd.validate_command)
 
 
 @cli.command()
