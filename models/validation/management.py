@@ -49,24 +49,7 @@ The rule, event by event
   as automatically irrigated (:func:`models.validation.forcing.add_irrigation` adds the deficit).
 * ``dpm_rpm`` = 1.44 for every plant input (RothC's agricultural crops, :data:`models.inputs.DPM_RPM_RATIOS`).
 
-References
-----------
-.. [1] IPCC (2019). 2019 Refinement to the 2006 IPCC Guidelines, Vol. 4, Ch. 11, Eq. 11.6, Table
-   11.1a; Ch. 5 Eq. 5.0h (C fraction 0.42).
-.. [2] IPCC (2006). 2006 IPCC Guidelines, Vol. 4, Ch. 2, Table 2.6: combustion factors of
-   post-harvest field burning, wheat residues 0.90, maize and rice residues 0.80.
-.. [3] DayCent parameter files cult.100, harv.100 and omad.100 distributed with the experiments'
-   schedules: github.com/spark-brc/daycentpy, ``DayCent_data/Brookings/cult.100``,
-   ``DayCent_data/Brookings/harv.100``, ``DayCent_data/Rodale/omad.100``, ``DayCent_data/Davis/omad.100``
-   (commit c8ca673). cult.100: CULTRA(6) = fraction of surface litter moved into the soil;
-   harv.100: RMVSTR = fraction of the above-ground residue removed, AGLREM = fraction of live shoots
-   left standing, FLGHRV = 1 for a grain harvest; omad.100: ASTGC = "grams of C added" per m2.
-.. [4] P. E. Rasmussen and W. J. Parton, "Long-term effects of residue management in wheat-fallow:
-   I. Inputs, yield, and soil organic matter", Soil Sci. Soc. Am. J. 58:523-530, 1994,
-   doi:10.2136/sssaj1994.03615995005800020039x (Pendleton: 22.4 Mg wet manure ha-1 crop-1 supplying
-   111 kg N ha-1 crop-1; 2.24 Mg pea vine residue ha-1 crop-1).
-.. [5] IPCC (2019), 2019 Refinement, Vol. 4, Ch. 5, Table 5.5 and its definitions of full, reduced
-   and no tillage (full: < 30 % residue cover at planting; reduced: > 30 %).
+Sources of every table value: :mod:`models.validation.daycent_tables` (its References).
 """
 
 from __future__ import annotations
