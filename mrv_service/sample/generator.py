@@ -1415,6 +1415,12 @@ def _write_xlsx(table: pd.DataFrame, path: Path) -> None:
         log.warning("project log has %r rows: split over %r sheets (Excel row limit)", len(table), n_sheets)
 
 
+SAMPLE_VERSION = 2
+"""Version of the generated sample county's content: raise it whenever the generator writes
+different files for the same seed (``mrv demo`` refuses a sample of another version, whose files
+would mix with the new ones in the store). 2: real climate (docs/CLIMATE_SOURCES.md)."""
+
+
 def _project_json(seed: int, n_plots: int) -> dict[str, Any]:
     return {
         "name": PROJECT_NAME,
@@ -1428,6 +1434,7 @@ def _project_json(seed: int, n_plots: int) -> dict[str, Any]:
         "settings": {"imagery": {"source": "imagery/catalog.json"}},
         "seed": seed,
         "n_plots": n_plots,
+        "sample_version": SAMPLE_VERSION,
     }
 
 

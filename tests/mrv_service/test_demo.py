@@ -138,3 +138,15 @@ def test_default_county_has_1000_plots_and_300_farmers(tmp_path):
     assert 0.1 * shown["plots"] <= shown["hectares"] <= 2.0 * shown["plots"]
     # the sample's project.json carries its imagery source, stored as an absolute path
     assert shown["settings"] == {"imagery": {"source": str((county / "imagery" / "catalog.json").resolve())}}
+
+
+def test_demo_refuses_a_sample_county_of_another_version(tmp_path):
+    # a sample written before project.json carried "sample_version" (version 1: placeholder climate)
+    old = tmp_path / "lishu"
+    (old / "imagery").mkdir(parents=True)
+    (old / "imagery" / "catalog.json").write_text("{}", encoding="utf-8")
+    (old / "project.json").write_text(json.dumps({"name": PROJECT, "seed": 1}), encoding="utf-8")
+    r = CliRunner().invoke(cli, ["demo", "--sample", str(old)], env=_env(tmp_path))
+    assert r.exit_code == 1
+    assert "sample version 1" in r.output and f"Delete {old}" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)  # no traceback

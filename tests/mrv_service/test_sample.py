@@ -152,6 +152,7 @@ def test_project_json(small):
         "settings": {"imagery": {"source": "imagery/catalog.json"}},
         "seed": DEFAULT_SEED,
         "n_plots": 60,
+        "sample_version": 2,
     }
 
 
