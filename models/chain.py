@@ -54,6 +54,7 @@ __all__ = [
     "climatology",
     "simulate",
     "spin_up",
+    "spinup_year",
 ]
 
 #: Fraction of modern carbon in fresh inputs [%]; only the radiocarbon outputs use it
@@ -267,6 +268,39 @@ class SpinUp:
     """IPCC climate zone used for the tillage modifier."""
 
 
+def spinup_year(spinup: xr.Dataset, months: xr.DataArray) -> tuple[xr.Dataset, xr.DataArray]:
+    """The spin-up year of :func:`spin_up` from the look-back management.
+
+    Parameters
+    ----------
+    spinup : xarray.Dataset
+        Look-back management over (plot, month) (:func:`simulate`'s variables).
+    months : xarray.DataArray
+        The 12 months of the spin-up climate (:func:`climatology`).
+
+    Returns
+    -------
+    year : xarray.Dataset
+        Each calendar month's mean management over the look-back, plant cover rounded to 0/1.
+    usual : xarray.DataArray
+        The look-back's usual Tier 1 tillage level per plot (its most frequent monthly level).
+    """
+    spin = spinup.drop_vars(["tillage", "till_method", "tillage_logged"], errors="ignore")
+    spin = spin.groupby("month.month").mean("month").rename(month="month_of_year")
+    spin = spin.rename(month_of_year="month").assign_coords(month=months.values)
+    spin["pc"] = (spin["pc"] >= 0.5).astype(float)
+    for name in spin.data_vars:
+        spin[name].attrs = dict(spinup[name].attrs)
+    levels = _levels(spinup).transpose("plot", "month")
+    vals = np.asarray(levels.values).astype(str)
+    names = np.unique(vals)  # sorted: a tie goes to the first name, as pandas' mode
+    counts = np.stack([(vals == n).sum(axis=1) for n in names])
+    usual = xr.DataArray(
+        names[counts.argmax(axis=0)].astype(object), dims="plot", coords={"plot": levels["plot"]}
+    )
+    return spin, usual
+
+
 def spin_up(
     spinup: xr.Dataset,
     weather: xr.Dataset,
@@ -288,16 +322,7 @@ def spin_up(
     soc0 = _soc_initial(soil, draws)
     scale = _draw_var(draws, "tillage_scale", p.tillage_scale) if p.tillage_effect else 0.0
     clim = climatology(weather)
-    spin = spinup.drop_vars(["tillage", "till_method", "tillage_logged"], errors="ignore")
-    spin = spin.groupby("month.month").mean("month").rename(month="month_of_year")
-    spin = spin.rename(month_of_year="month").assign_coords(month=clim["month"].values)
-    spin["pc"] = (spin["pc"] >= 0.5).astype(float)
-    for name in spin.data_vars:
-        spin[name].attrs = dict(spinup[name].attrs)
-    # the look-back's usual tillage level per plot (its most frequent monthly level)
-    usual = xr.apply_ufunc(
-        lambda a: pd.Series(a).mode().iloc[0], _levels(spinup), input_core_dims=[["month"]], vectorize=True
-    )
+    spin, usual = spinup_year(spinup, clim["month"])
     spin_draws = draws.drop_vars("c_inp_factor", errors="ignore") if draws is not None else None
     if p.surface_pool:
         s_pool, s_flux = _surface(spin, clim["tmp"], p, spin_draws, periodic=True)
@@ -412,6 +437,16 @@ def simulate(
     out["spinup_c_input"] = spun.annual_c_input
     out.attrs["climate_zone"] = zone
     return out
+
+
+def manure_draws_warning(plots: list[str]) -> ScenarioWarning:
+    """The warning of a Monte Carlo whose lower SOC draws fall below a plot's manure-only
+    equilibrium (:func:`_drop_infeasible_manure`)."""
+    return ScenarioWarning(
+        f"in some Monte Carlo draws (lower SOC draws), {len(plots)} plot(s) have a SOC below the equilibrium "
+        f"of their baseline manure alone (first: {plots[:5]}); those draws' spin-up ignores manure",
+        tuple(plots),
+    )
 
 
 def _soc_initial(soil: xr.Dataset, draws: xr.Dataset | None) -> xr.DataArray:

@@ -40,6 +40,7 @@ from models.chain import (
     SpinUp,
     climate_zone_of,
     climatology,
+    manure_draws_warning,
     simulate,
     spin_up,
 )
@@ -76,15 +77,17 @@ section 5)."""
 _PRACTICE = ("tillage", "residue")
 
 
-def _shift_year(dates: pd.Series, years: int) -> pd.Series:
-    """Dates moved by whole years (29 February becomes 28 February in a common year)."""
-    return dates.apply(
-        lambda d: (
-            d.replace(year=d.year + years)
-            if not (d.month == 2 and d.day == 29)
-            else d.replace(year=d.year + years, day=28)
-        )
-    )
+def _shift_year(dates: pd.Series, years: pd.Series | np.ndarray | int) -> pd.Series:
+    """Dates moved by whole years, row by row (29 February becomes 28 February in a common year;
+    the time of day is kept)."""
+    dates = pd.to_datetime(dates)
+    year = dates.dt.year.to_numpy() + np.asarray(years)
+    month = dates.dt.month.to_numpy()
+    day = dates.dt.day.to_numpy()
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    day = np.where((month == 2) & (day == 29) & ~leap, 28, day)
+    moved = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}))
+    return pd.Series(moved.to_numpy() + (dates - dates.dt.normalize()).to_numpy(), index=dates.index)
 
 
 def baseline_activities(
@@ -113,7 +116,10 @@ def baseline_activities(
     records : pandas.DataFrame
         Records before ``project_start`` unchanged; from it on, the logged records except tillage
         and residue, plus the plot's tillage and residue records of the matching look-back year
-        moved to the project year (a harvest row's own residue fields are cleared).
+        moved to the project year (a harvest row's own residue fields are cleared). Where the
+        plot has no such record in that look-back year, one record of the common practice: tillage
+        4 days before the year's first sowing, residue on the day of its first harvest (none
+        without that anchor).
     defaulted : list of str
         Plots given the common practice for at least one year.
     """
@@ -126,41 +132,52 @@ def baseline_activities(
     start = pd.Timestamp(project_start)
     in_project = df["date"] >= start
     keep = df[~(in_project & df["activity"].isin(_PRACTICE))].copy()
-    harvest_rows = in_project & (keep["activity"] == "harvest") if len(keep) else keep["activity"] == "x"
+    harvest_rows = (keep["date"] >= start) & (keep["activity"] == "harvest")
     for col in ("residue_fraction", "method"):
         if col in keep.columns:
-            keep.loc[harvest_rows.reindex(keep.index, fill_value=False), col] = np.nan
-    project_years = sorted({d.year for d in df.loc[in_project, "date"]})
+            keep.loc[harvest_rows, col] = np.nan
+    proj = df[in_project]
+    project_years = np.array(sorted(set(proj["date"].dt.year)), dtype=int)
     y0 = start.year
-    lookback = df[(~in_project) & df["activity"].isin(_PRACTICE)]
-    added, defaulted = [], set()
-    for plot, acts in df[in_project].groupby("plot_id"):
-        plot_back = lookback[lookback["plot_id"] == plot]
-        for y in project_years:
-            yb = years[(y - y0) % len(years)]
-            src = plot_back[plot_back["date"].dt.year == yb]
-            for activity in _PRACTICE:
-                rows = src[src["activity"] == activity]
-                if len(rows):
-                    moved = rows.copy()
-                    moved["date"] = _shift_year(moved["date"], y - yb)
-                    added.append(moved)
-                    continue
-                defaulted.add(str(plot))
-                season = acts[acts["date"].dt.year == y]
-                anchor_act = "harvest" if activity == "residue" else "sowing"
-                anchor = season.loc[season["activity"] == anchor_act, "date"]
-                if anchor.empty:
-                    continue
-                when = anchor.iloc[0] if activity == "residue" else anchor.iloc[0] - pd.Timedelta(days=4)
-                added.append(
-                    pd.DataFrame(
-                        [{"plot_id": plot, "date": when, "activity": activity, "method": practice[activity]}]
-                    )
-                )
-    out = pd.concat([keep, *added], ignore_index=True) if added else keep
+    # every (plot with project records, project year, practice) and its look-back year
+    plots = pd.unique(proj["plot_id"])
+    slots = pd.DataFrame(
+        {
+            "plot_id": np.repeat(plots, len(project_years) * len(_PRACTICE)),
+            "year": np.tile(np.repeat(project_years, len(_PRACTICE)), len(plots)),
+            "activity": np.tile(np.array(_PRACTICE, dtype=object), len(plots) * len(project_years)),
+        }
+    )
+    slots["source_year"] = np.array(years)[(slots["year"].to_numpy() - y0) % len(years)]
+    slots["rank"] = np.arange(len(slots))
+    back = df[(~in_project) & df["activity"].isin(_PRACTICE)].copy()
+    back["source_year"] = back["date"].dt.year
+    back["row"] = np.arange(len(back))
+    moved = slots.merge(back, on=["plot_id", "source_year", "activity"], how="inner")
+    moved["date"] = _shift_year(moved["date"], moved["year"] - moved["source_year"])
+    moved = moved.sort_values(["rank", "row"], kind="stable")
+    missing = slots[~slots["rank"].isin(moved["rank"])]
+    defaulted = sorted({str(p) for p in missing["plot_id"]})
+    # the common practice, anchored on the year's first sowing (tillage) or harvest (residue)
+    anchor_of = {"tillage": "sowing", "residue": "harvest"}
+    anchors = proj[proj["activity"].isin(anchor_of.values())].assign(year=lambda f: f["date"].dt.year)
+    anchors = anchors.drop_duplicates(["plot_id", "year", "activity"], keep="first")
+    anchors = anchors.rename(columns={"activity": "anchor", "date": "anchor_date"})
+    fill = missing.assign(anchor=missing["activity"].map(anchor_of)).merge(
+        anchors[["plot_id", "year", "anchor", "anchor_date"]], on=["plot_id", "year", "anchor"], how="inner"
+    )
+    fill["date"] = fill["anchor_date"] - pd.to_timedelta(
+        np.where(fill["activity"] == "tillage", 4, 0), unit="D"
+    )
+    fill["method"] = fill["activity"].map(practice)
+    fill = fill.sort_values("rank", kind="stable")
+    parts = [f for f in (moved, fill[["plot_id", "date", "activity", "method", "rank"]]) if len(f)]
+    added = pd.concat(parts).sort_values("rank", kind="stable") if parts else None
+    out = keep
+    if added is not None:
+        out = pd.concat([keep, added[[c for c in df.columns if c in added.columns]]], ignore_index=True)
     out = out.sort_values(["plot_id", "date"], kind="stable").reset_index(drop=True)
-    return out, sorted(defaulted)
+    return out, defaulted
 
 
 @dataclass(frozen=True)
@@ -380,14 +397,34 @@ def monte_carlo_scenarios(
     chunk_draws: int = 100,
     **kwargs,
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    """:func:`run_scenarios` over many draws, ``chunk_draws`` at a time (memory grows with the
-    chunk, not with the number of draws).
+    """:func:`run_scenarios` over many draws: the credited vintages and the surface residue
+    difference of every draw.
+
+    With the chain's surface pool and tillage effect on and draws among
+    :data:`models.scenario_montecarlo.FUSED_DRAWS` (the project run's case), the compiled pass of
+    :func:`models.scenario_montecarlo.monte_carlo_vintages` (the same numbers, tested to 1e-9
+    t C ha-1); otherwise :func:`run_scenarios` ``chunk_draws`` draws at a time (memory grows with
+    the chunk, not with the number of draws).
 
     Returns
     -------
     vintages, litter_points : xarray.DataArray
         Over (draw, plot, year) [t C ha-1] (:class:`ScenarioResult`).
     """
+    from models.scenario_montecarlo import FUSED_DRAWS, monte_carlo_vintages
+
+    p = kwargs.get("params") or SoilCarbonParameters()
+    if p.surface_pool and p.tillage_effect and set(draws.data_vars) <= FUSED_DRAWS:
+        return monte_carlo_vintages(
+            management,
+            weather,
+            soil,
+            draws,
+            project_start=kwargs["project_start"],
+            depth_cm=kwargs.get("depth_cm", DEFAULT_DEPTH_CM),
+            params=p,
+            crediting_month=kwargs.get("crediting_month", DEFAULT_CREDITING_MONTH),
+        )
     vint, litter, adjusted = [], [], set()
     n = int(draws.sizes["draw"])
     for i in range(0, n, max(1, int(chunk_draws))):
@@ -405,13 +442,5 @@ def monte_carlo_scenarios(
         vint.append(res.vintages.transpose("draw", "plot", "year"))
         litter.append(res.litter_points.transpose("draw", "plot", "year"))
     if adjusted:
-        names = sorted(adjusted)
-        warnings.warn(
-            ScenarioWarning(
-                f"in some Monte Carlo draws (lower SOC draws), {len(names)} plot(s) have a SOC below the equilibrium "
-                f"of their baseline manure alone (first: {names[:5]}); those draws' spin-up ignores manure",
-                tuple(names),
-            ),
-            stacklevel=2,
-        )
+        warnings.warn(manure_draws_warning(sorted(adjusted)), stacklevel=2)
     return xr.concat(vint, "draw"), xr.concat(litter, "draw")

@@ -51,6 +51,7 @@ import numba
 import numpy as np
 
 from models.errors import ModelInputError
+from models.rothc.kernels import _exp
 
 __all__ = ["BURIAL_FRACTION", "BURIAL_FRACTION_RANGE", "periodic_surface_residue", "surface_residue"]
 
@@ -80,22 +81,31 @@ TSTEP_YR = 1.0 / 12.0
 """Monthly time step [yr] (RothC's ``tstep``)."""
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _surface_step(s, inp, burial, decay, f):  # pragma: no cover - compiled
+    """One month of the surface pool (:func:`surface_residue` notes): ``decay`` = exp(-k_S a t) of
+    the month, then the month's input, then burial. Returns the pool at the end of the month and
+    the C that entered the soil [t C ha-1]. Branch-free, so loops over cells calling it vectorise."""
+    remaining = s * decay
+    transfer = f * (s - remaining)
+    s = remaining + inp
+    buried = burial * s
+    return s - buried, transfer + buried
+
+
 @numba.njit(cache=True, error_model="numpy", parallel=True)
 def _surface_kernel(inp, burial, a, k, f, s0, pool, to_soil):  # pragma: no cover - compiled
-    """Month loop of the surface pool for every cell (rows of the 2-D arrays)."""
+    """Month loop of the surface pool for every cell (rows of the 2-D arrays); the decay factor
+    with ``_exp`` (:mod:`models.rothc.kernels`), as the compiled Monte Carlo computes it."""
     ncell, nmonth = inp.shape
     for i in numba.prange(ncell):
         s = s0[i]
         kk = k[i] * TSTEP_YR
         ff = f[i]
         for m in range(nmonth):
-            remaining = s * np.exp(-kk * a[i, m])
-            transfer = ff * (s - remaining)
-            s = remaining + inp[i, m]
-            buried = burial[i, m] * s
-            s -= buried
+            s, flux = _surface_step(s, inp[i, m], burial[i, m], _exp(-kk * a[i, m]), ff)
             pool[i, m] = s
-            to_soil[i, m] = transfer + buried
+            to_soil[i, m] = flux
 
 
 def surface_residue(

@@ -149,6 +149,33 @@ def _compose(T, M, v, scale):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _month_matrix(T, rate, fb, fh, par):  # pragma: no cover - compiled
+    """T <- A_m, the month's linear map of (DPM, RPM, BIO, HUM) at the rate modifier product
+    ``rate`` = a b c: diag(e) plus the BIO/HUM rows f_bio (1 - e_j), f_hum (1 - e_j), with
+    e_j = exp(-rate k_j t) (RothC.for:356-409; the same exp as ``_month_step``)."""
+    t = par[_TSTEP]
+    e0 = _exp(-rate * par[_K_DPM] * t)
+    e1 = _exp(-rate * par[_K_RPM] * t)
+    e2 = _exp(-rate * par[_K_BIO] * t)
+    e3 = _exp(-rate * par[_K_HUM] * t)
+    for i in range(4):
+        for j in range(4):
+            T[i, j] = 0.0
+    T[0, 0] = e0
+    T[1, 1] = e1
+    T[2, 0] = fb * (1.0 - e0)
+    T[2, 1] = fb * (1.0 - e1)
+    T[2, 2] = fb * (1.0 - e2)
+    T[2, 3] = fb * (1.0 - e3)
+    T[3, 0] = fh * (1.0 - e0)
+    T[3, 1] = fh * (1.0 - e1)
+    T[3, 2] = fh * (1.0 - e2)
+    T[3, 3] = fh * (1.0 - e3)
+    T[2, 2] += e2
+    T[3, 3] += e3
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _annual_map(
     forc, fst, cell, nplot, smd, max_tsmd, smd_1bar, bare_smd, x, par, unit_inputs, M, v, R, rv, T
 ):  # pragma: no cover
@@ -172,7 +199,6 @@ def _annual_map(
         for j in range(4):
             M[i, j] = 1.0 if i == j else 0.0
             R[i, j] = 1.0 if i == j else 0.0
-    e = np.empty(4)
     for m in range(12):
         pc = forc[3][_idx(cell, m, nplot, fst[3])]
         ratio = forc[4][_idx(cell, m, nplot, fst[4])]
@@ -193,24 +219,11 @@ def _annual_map(
         )
         a = forc[0][_idx(cell, m, nplot, fst[0])]
         rate = a * _b_scalar(smd, max_tsmd, smd_1bar, par) * _c_scalar(pc, par)
-        e[0] = _exp(-rate * par[_K_DPM] * t)  # the same exp as _month_step
-        e[1] = _exp(-rate * par[_K_RPM] * t)
-        e[2] = _exp(-rate * par[_K_BIO] * t)
-        e[3] = _exp(-rate * par[_K_HUM] * t)
         u0 = ratio / (ratio + 1.0) * cin + par[_FYMD] * fym
         u1 = 1.0 / (ratio + 1.0) * cin + par[_FYMR] * fym
         u3 = par[_FYMH] * fym
         # T = A_m; then M <- A_m M, v <- A_m v + u, R <- exc A_m R, rv <- exc A_m rv + modern u
-        for i in range(4):
-            for j in range(4):
-                T[i, j] = 0.0
-        T[0, 0] = e[0]
-        T[1, 1] = e[1]
-        for j in range(4):
-            T[2, j] = fb * (1.0 - e[j])
-            T[3, j] = fh * (1.0 - e[j])
-        T[2, 2] += e[2]
-        T[3, 3] += e[3]
+        _month_matrix(T, rate, fb, fh, par)
         _compose(T, M, v, 1.0)
         _compose(T, R, rv, exc)
         v[0] += u0

@@ -7,7 +7,8 @@ Per weather station group of plots (:func:`mrv_service.run.stages.assign_station
    logs are missing, flagged);
 2. one deterministic run with the central parameters (the SOC of both scenarios at the last
    crediting point, reported per plot for review);
-3. the Monte Carlo (:func:`models.scenarios.monte_carlo_scenarios`) over the draws of
+3. the Monte Carlo (:func:`models.scenarios.monte_carlo_scenarios`: the compiled pass of
+   :mod:`models.scenario_montecarlo`) over the draws of
    :func:`models.uncertainty.scenario_draws`, made once for the whole project (the result does not
    depend on the grouping), with the model's prediction error from the validation
    (:mod:`models.calibration`) added per draw to plots whose management changed;

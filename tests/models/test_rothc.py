@@ -440,9 +440,12 @@ def test_rate_modifier_scales_every_pool_rate_by_hand():
     assert float(out.a) == pytest.approx(0.994440 * 0.8, abs=1e-6)
     assert float(out.DPM) == pytest.approx(0.515324, abs=1e-6)
     # HUM also gains its share of the decomposed carbon, so check the pool's own decay via no gain:
-    decomposed = (1 - 0.515324) + 2 * (1 - np.exp(-0.99444 * 0.8 * 0.3 / 12)) + 0.5 * (
-        1 - np.exp(-0.99444 * 0.8 * 0.66 / 12)
-    ) + 10 * (1 - np.exp(-0.99444 * 0.8 * 0.02 / 12))
+    decomposed = (
+        (1 - 0.515324)
+        + 2 * (1 - np.exp(-0.99444 * 0.8 * 0.3 / 12))
+        + 0.5 * (1 - np.exp(-0.99444 * 0.8 * 0.66 / 12))
+        + 10 * (1 - np.exp(-0.99444 * 0.8 * 0.02 / 12))
+    )
     x = 1.67 * (1.85 + 1.60 * np.exp(-0.0786 * 23.4))
     assert float(out.HUM) == pytest.approx(9.986751 + decomposed * 0.54 / (x + 1), abs=1e-5)
 
