@@ -17,6 +17,7 @@ from mrv_service.commands import rothc as rothc_cmd
 from mrv_service.commands import run as run_cmd
 from mrv_service.commands import sample as sample_cmd
 from mrv_service.commands import validate as validate_cmd
+from mrv_service.commands import verify as verify_cmd
 
 
 def configure_logging(verbosity: int) -> None:
@@ -49,6 +50,7 @@ cli.add_command(sample_cmd.group)
 cli.add_command(ingest_cmd.group)
 cli.add_command(project_cmd.group)
 cli.add_command(rothc_cmd.group)
+cli.add_command(verify_cmd.group)
 
 
 cli.add_command(run_cmd.run_command)
@@ -73,9 +75,16 @@ cli.add_command(validate_cmd.validate_command)
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the Monte Carlo draws.")
 def demo(out_dir: Path | None, sample_dir: Path | None, seed: int | None) -> None:
     """The main job on the bundled sample county: create it if absent, create its project and
-    ingest its files (as `mrv project create` and `mrv ingest` would), then `mrv run` it."""
+    ingest its files (as `mrv project create` and `mrv ingest` would), train the practice
+    detectors on half the villages' field labels (as `mrv verify train` would; once), then
+    `mrv run` it and check the flags on the other villages against the sample's truth."""
     from mrv_service.config import load_settings
-    from mrv_service.sample.demo import load_sample
+    from mrv_service.sample.demo import (
+        has_detectors,
+        load_sample,
+        sample_verification_check,
+        train_sample_detectors,
+    )
     from mrv_service.sample.generator import SampleError
 
     overrides = {"sample_dir": sample_dir.absolute()} if sample_dir is not None else {}
@@ -85,7 +94,20 @@ def demo(out_dir: Path | None, sample_dir: Path | None, seed: int | None) -> Non
     except SampleError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo("")
+    if not has_detectors(settings, project):
+        # the aggregator's field checks: train on half the villages (as `mrv verify train` would)
+        run_cmd.execute(project, out_dir, seed, ("imagery",))
+        click.echo("")
+        train_sample_detectors(settings, project, out_dir, echo=click.echo)
+        click.echo("")
     run_cmd.execute(project, out_dir, seed, ())
+    check = sample_verification_check(settings, project, out_dir.absolute() if out_dir else None)
+    c = check["contradictions"]
+    click.echo(
+        f"check       held-out villages: {c['found']} of {c['planted']} planted contradictions flagged, "
+        f"{c['flagged_plot_seasons']} plot-seasons flagged ({check['false_flags']} not contradicted); "
+        f"{check['note']} (verification_check.json)"
+    )
 
 
 def main() -> None:

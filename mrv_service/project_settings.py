@@ -178,6 +178,13 @@ SETTINGS: dict[str, SettingSpec] = {
             high=12,
         ),
         _spec(
+            "verification.misclassification_draw",
+            "bool",
+            True,
+            "carry the detectors' error into the credit: each credited practice claim holds in a Monte Carlo "
+            "draw with the probability the imagery gives it (models.verification.credit)",
+        ),
+        _spec(
             "soil.clay_pct",
             "float",
             DEFAULT_CLAY_PCT,

@@ -46,6 +46,8 @@ from models.scenarios import (
 from models.soil import initial_soc_stock
 from models.uncertainty import scenario_draws
 from models.units import C_TO_CO2
+from models.verification.credit import misclassification_draws
+from models.verification.reconcile import apply_decisions
 from models.weather import monthly_forcing
 from mrv_service.run.inputs import ProjectInputs
 from mrv_service.run.stages import assign_stations, check_models_ready, model_periods
@@ -95,6 +97,7 @@ def models_stage(
     n_draws: int | None = None,
     progress: Callable[[int], Any] | None = None,
     chunk_draws: int = CHUNK_DRAWS,
+    verdicts: pd.DataFrame | None = None,
 ) -> ModelsOutcome:
     """Scenarios, Monte Carlo and the Tier 1 comparison for every plot (module notes).
 
@@ -109,9 +112,18 @@ def models_stage(
         Called with the number of plots of each station group when the group is done.
     chunk_draws : int
         Draws run at once.
+    verdicts : pandas.DataFrame, optional
+        The verification stage's ``practice_verdicts.csv``: critical contradictions are modelled
+        as detected (:func:`models.verification.reconcile.apply_decisions`) and, with the setting
+        ``verification.misclassification_draw``, each credited claim holds in a draw with its
+        probability (:mod:`models.verification.credit`).
     """
     project = inputs.project
     s = project.settings
+    replaced = pd.DataFrame(columns=["plot_id", "year", "practice", "logged", "used"])
+    if verdicts is not None:
+        decided, replaced = apply_decisions(inputs.activities, verdicts)
+        inputs = dataclasses.replace(inputs, activities=decided)
     check_models_ready(inputs)
     periods = model_periods(project)
     depth = float(s["model.depth_cm"])
@@ -199,6 +211,15 @@ def models_stage(
     ]  # fmt: skip
     err = xr.DataArray([_model_error(c, bool(ch)) for c, ch in zip(cats, changed.values, strict=True)], dims="plot",
                        coords={"plot": ids}, attrs={"units": "t C ha-1 yr-1"})  # fmt: skip
+    misclassified = None
+    if verdicts is not None and bool(s["verification.misclassification_draw"]):
+        misclassified = misclassification_draws(
+            verdicts, verdicts["keep"], ids, years, project.baseline_years, n_draws, seed + 1
+        )
+        unverified_total = float(
+            (add_model_error(raw, draws["model_error"], err, vint_len).sum("year") * area).sum("plot").mean()
+        )
+        raw = raw.transpose("draw", "plot", "year") * misclassified.values
     vintages = add_model_error(raw, draws["model_error"], err, vint_len)
 
     est = plot_estimates(vintages, area)
@@ -338,6 +359,21 @@ def models_stage(
             },
         },
         "by_practice": by_practice,
+        "verified_credit": {
+            "verification": "used"
+            if verdicts is not None
+            else "not run (every logged practice taken as logged)",
+            "records_replaced_by_detected_practice": int(len(replaced)),
+            "misclassification_draw": misclassified is not None,
+            **(
+                {
+                    "expected_share_of_claims_true": round(misclassified.attrs["expected_keep_mean"], 4),
+                    "total_t_co2e_without_the_draw": round(unverified_total * C_TO_CO2, 1),
+                }
+                if misclassified is not None
+                else {}
+            ),
+        },
         "ipcc_tier1": {
             "method": "IPCC 2019 Refinement Tier 1 (D = 20 yr, 0-30 cm), each plot's look-back levels to its project levels; "
             "no-till only where practised every year (Vol. 4 p. 5.33)",

@@ -30,6 +30,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import xarray as xr
+
 from models.errors import MRVError
 from models.uncertainty import DEFAULT_SEED
 from mrv_service.config import Settings
@@ -38,9 +41,12 @@ from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, outp
 from mrv_service.run.models_stage import models_stage
 from mrv_service.run.outputs import RunDirectory
 from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage
+from mrv_service.run.verification_stage import verification_lines, verification_stage
 from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
 from mrv_service.store.projects import get_project
 from mrv_service.store.runs import finish_run, set_stage, start_run
+from mrv_service.store.verification import replace_run_flags
+from mrv_service.verify.files import load_detector_set
 
 __all__ = ["STAGES", "StageSpec", "run_project", "RunNotReadyError", "RunInterruptedError", "default_out_dir"]
 
@@ -65,19 +71,29 @@ class StageSpec:
     files: tuple[str, ...]
     """Output files it writes."""
     uses_seed: bool = False
+    upstream: str | None = None
+    """The stage whose results it reads (its inputs are this stage's inputs too)."""
 
 
 STAGES: tuple[StageSpec, ...] = (
     StageSpec("imagery", ("plots",), ("imagery.",), ("plot_features.nc",)),
     StageSpec(
+        "verification",
+        ("plots", "activity_records"),
+        ("verification.",),
+        ("flags.csv", "practice_verdicts.csv"),
+        upstream="imagery",
+    ),
+    StageSpec(
         "models",
         ("plots", "activity_records", "soil_samples", "weather"),
-        ("model.", "soil.", "weather."),
+        ("model.", "soil.", "weather.", "verification."),
         ("plot_results.csv",),
         uses_seed=True,
+        upstream="verification",
     ),
 )
-"""The stages in the order they run (verification, accounting and documents come later)."""
+"""The stages in the order they run (accounting and documents come later)."""
 
 STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
 ALWAYS = ("summary.json", "run_manifest.json", "run.log")
@@ -88,9 +104,17 @@ def default_out_dir(settings: Settings, project_name: str) -> Path:
     return settings.output_dir / project_name
 
 
-def _stage_inputs(spec: StageSpec, inputs: ProjectInputs, seed: int, env: Settings) -> dict[str, Any]:
-    """What a stage's result depends on: table digests, its settings, the seed."""
+def _stage_inputs(
+    spec: StageSpec, inputs: ProjectInputs, seed: int, env: Settings, detectors: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a stage's result depends on: table digests, its settings, the seed, its upstream
+    stage's inputs and, for verification, the training hashes of the active detectors."""
     deps: dict[str, Any] = {t: inputs.digests[t]["sha256"] for t in spec.tables}
+    if spec.upstream is not None:
+        up = next(s for s in STAGES if s.name == spec.upstream)
+        deps["upstream"] = _stage_inputs(up, inputs, seed, env, detectors)
+    if spec.name == "verification":
+        deps["detectors"] = dict(detectors or {})
     deps["settings"] = {
         k: v
         for k, v in sorted(inputs.project.settings.items())
@@ -292,6 +316,8 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
         with session_scope(engine) as session:
             set_stage(session, run, "inputs")
             inputs = load_project_inputs(session, project_name)
+            detectors = load_detector_set(session, project_name, env.data_dir)
+        detector_hashes = {p: r["training_sha256"] for p, r in detectors.records.items()}
         timings["inputs"] = time.perf_counter() - t
         log.info(
             "inputs: %d plots, %d activity records, %d soil layers, %d weather months",
@@ -319,7 +345,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
         stage_records: dict[str, Any] = {}
         manifest_imagery = prev_manifest.get("inputs", {}).get("imagery")
         for spec in STAGES:
-            deps = _stage_inputs(spec, inputs, seed, env)
+            deps = _stage_inputs(spec, inputs, seed, env, detector_hashes)
             if spec.name not in selected:
                 prev = prev_manifest.get("stages", {}).get(spec.name)
                 if prev is None or not all(out.previous_file(f) for f in spec.files):
@@ -369,8 +395,23 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                         f"imagery     {s['scenes']} scenes, {s['usable_plot_dates']} of {s['plot_dates']} plot-dates "
                         f"usable (cloud-masked), {s['plots_with_usable_dates']} of {len(inputs.plots)} plots with usable dates"
                     )
+                elif spec.name == "verification":
+                    if not (tmp / "plot_features.nc").is_file():
+                        raise RunNotReadyError(
+                            f"the verification stage needs the imagery features; run `mrv run {project_name} "
+                            "--stage imagery` too, or all stages"
+                        )
+                    with xr.open_dataset(tmp / "plot_features.nc") as features:
+                        outcome = verification_stage(inputs, features.load(), detectors)
+                    outcome.flags.to_csv(tmp / "flags.csv", index=False)
+                    outcome.verdicts.to_csv(tmp / "practice_verdicts.csv", index=False)
+                    summary["verification"] = outcome.summary
+                    for line in verification_lines(outcome.summary):
+                        say(line)
                 elif spec.name == "models":
-                    outcome = models_stage(inputs, seed=seed, progress=advance("models"))
+                    verdicts_file = tmp / "practice_verdicts.csv"
+                    verdicts = pd.read_csv(verdicts_file) if verdicts_file.is_file() else None
+                    outcome = models_stage(inputs, seed=seed, progress=advance("models"), verdicts=verdicts)
                     outcome.per_plot.to_csv(tmp / "plot_results.csv", index=False)
                     summary.update(outcome.summary)
                     rc, t1 = outcome.summary["rothc"], outcome.summary["ipcc_tier1"]
@@ -460,6 +501,10 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
         log.info("run %s: complete in %.2f s", run.id, timings["total"])
     checkpoint()
     out.publish()
+    flags_file = out.final / "flags.csv"
+    if flags_file.is_file():
+        with session_scope(engine) as session:
+            replace_run_flags(session, run, pd.read_csv(flags_file, dtype={"plot_id": str}))
     with session_scope(engine) as session:
         finish_run(session, run, ok=True, timings=timings, summary=_short(summary))
     echo(f"written     {out.final} ({', '.join(summary['outputs'])})")
@@ -467,7 +512,9 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
 
 
 #: Summary sections each stage owns besides its own name.
-_SUMMARY_KEYS: dict[str, tuple[str, ...]] = {"models": ("rothc", "ipcc_tier1", "weather", "soil")}
+_SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "models": ("rothc", "ipcc_tier1", "weather", "soil", "verified_credit")
+}
 
 
 def _short(summary: dict[str, Any]) -> dict[str, Any]:

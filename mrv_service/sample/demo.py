@@ -13,7 +13,15 @@ from typing import Any
 from mrv_service.config import Settings
 from mrv_service.sample.generator import SAMPLE_VERSION, SampleError
 
-__all__ = ["SAMPLE_UPLOADS", "NotASampleError", "ensure_sample", "load_sample"]
+__all__ = [
+    "SAMPLE_UPLOADS",
+    "NotASampleError",
+    "ensure_sample",
+    "has_detectors",
+    "load_sample",
+    "sample_verification_check",
+    "train_sample_detectors",
+]
 
 SAMPLE_UPLOADS = (
     ("plots", "plots.geojson"),
@@ -98,3 +106,47 @@ def load_sample(settings: Settings, echo: Echo = print) -> str:
     finally:
         engine.dispose()
     return name
+
+
+def has_detectors(settings: Settings, project: str) -> bool:
+    """Whether the project has active tillage and residue detectors."""
+    from mrv_service.store.db import make_engine, session_scope
+    from mrv_service.store.verification import active_detector
+
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(engine) as session:
+            return all(active_detector(session, project, p) is not None for p in ("tillage", "residue"))
+    finally:
+        engine.dispose()
+
+
+def _plots(settings: Settings) -> Any:
+    import geopandas as gpd
+
+    return gpd.read_file(settings.sample_dir / "plots.geojson")[["plot_id", "village"]]
+
+
+def train_sample_detectors(
+    settings: Settings, project: str, out_dir: Path | None, echo: Echo = print
+) -> None:
+    """Train the sample project's detectors on the training villages' field labels
+    (:func:`mrv_service.sample.verification_check.sample_labels`)."""
+    from mrv_service.run.runner import default_out_dir
+    from mrv_service.sample.verification_check import SYNTHETIC_NOTE, sample_labels
+    from mrv_service.verify.service import train_project
+
+    labels = sample_labels(settings.sample_dir, _plots(settings))
+    features = (out_dir or default_out_dir(settings, project)) / "plot_features.nc"
+    echo(f"verify      training the detectors on {len(labels)} labelled plot-seasons of half the villages")
+    train_project(settings, project, labels, data_note=SYNTHETIC_NOTE, features_path=features, echo=echo)
+
+
+def sample_verification_check(settings: Settings, project: str, out_dir: Path | None) -> dict[str, Any]:
+    """:func:`mrv_service.sample.verification_check.held_out_check` on the run just made."""
+    from mrv_service.run.runner import default_out_dir
+    from mrv_service.sample.verification_check import held_out_check
+
+    return held_out_check(
+        settings.sample_dir, _plots(settings), out_dir or default_out_dir(settings, project)
+    )

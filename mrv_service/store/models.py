@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -42,6 +43,8 @@ __all__ = [
     "WeatherStation",
     "WeatherMonth",
     "Run",
+    "VerificationFlag",
+    "Detector",
 ]
 
 NAMING_CONVENTION = {
@@ -333,3 +336,94 @@ class Run(Base):
     """Wall time per stage [s]."""
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class VerificationFlag(Base):
+    """One practice of one plot-season as a run verified it: the logged practice against the one
+    detected from Sentinel-2, how bad a mismatch is and where its review stands.
+
+    Written per run by :func:`mrv_service.store.verification.replace_run_flags` (a run's flags
+    are replaced as a whole); deleting the run, its project or the plot deletes the flags.
+    Vocabularies (checked by that function, not by the database):
+    ``practice`` :data:`~mrv_service.store.verification.PRACTICES`, ``severity``
+    :data:`~mrv_service.store.verification.SEVERITIES`, ``review_status``
+    :data:`~mrv_service.store.verification.REVIEW_STATUSES`.
+    """
+
+    __tablename__ = "verification_flags"
+    __table_args__ = (
+        UniqueConstraint("run_id", "plot_id", "season_year", "practice"),
+        Index("ix_verification_flags_run_id", "run_id"),
+        Index("ix_verification_flags_project_plot", "project_id", "plot_id"),
+        Index("ix_verification_flags_project_severity", "project_id", "severity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    plot_id: Mapped[int] = mapped_column(ForeignKey("plots.id", ondelete="CASCADE"))
+    """The plot's row id (``plots.id``), not its external id."""
+    season_year: Mapped[int] = mapped_column(Integer)
+    """Calendar year of the growing season."""
+    practice: Mapped[str] = mapped_column(String(20))
+    """``tillage``, ``residue``, ``sowing``, ``harvest`` or ``green_cover``."""
+    logged: Mapped[str | None] = mapped_column(String(50))
+    """The practice as the activity log gives it (None: nothing logged)."""
+    detected: Mapped[str | None] = mapped_column(String(50))
+    """The practice class the detector found (None: no usable imagery or no detector)."""
+    probability: Mapped[float | None] = mapped_column(Float)
+    """Probability of the detected class [1], in [0, 1]; None without a detection."""
+    severity: Mapped[str] = mapped_column(String(20))
+    """``info``, ``warning``, ``critical`` or ``unverifiable``."""
+    reason: Mapped[str] = mapped_column(Text)
+    """Why the flag has its severity, for the reviewer."""
+    review_status: Mapped[str] = mapped_column(String(20), default="open")
+    """``open``, ``accepted``, ``rejected`` or ``evidence_requested``."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Detector(Base):
+    """A trained practice detector: its model file, the hash of its training data and its metrics.
+
+    At most one detector per (project, practice) is ``active``, enforced by partial unique
+    indexes on SQLite and PostgreSQL alike: ``uq_detectors_project_practice_active`` for project
+    detectors and ``uq_detectors_default_practice_active`` for the bundled defaults
+    (``project_id`` NULL; a unique index treats NULLs as distinct, hence the second index).
+    """
+
+    __tablename__ = "detectors"
+    __table_args__ = (
+        Index("ix_detectors_project_practice_active", "project_id", "practice", "active"),
+        Index(
+            "uq_detectors_project_practice_active",
+            "project_id",
+            "practice",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+        Index(
+            "uq_detectors_default_practice_active",
+            "practice",
+            unique=True,
+            sqlite_where=text("active AND project_id IS NULL"),
+            postgresql_where=text("active AND project_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    """The project it was trained for; None for a bundled (default) detector."""
+    practice: Mapped[str] = mapped_column(String(20))
+    """The practice it detects (see :class:`VerificationFlag`)."""
+    model_path: Mapped[str] = mapped_column(Text)
+    """The model file, relative to the data directory (POSIX separators)."""
+    training_sha256: Mapped[str] = mapped_column(String(64))
+    """hex SHA-256 of the training data."""
+    n_training: Mapped[int] = mapped_column(Integer)
+    """Number of training samples (plot-seasons)."""
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Validation metrics of the training (e.g. accuracy, F1 [1])."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Whether it is the detector in use for its (project, practice)."""

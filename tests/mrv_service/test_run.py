@@ -69,7 +69,8 @@ def test_a_stage_alone_carries_the_others_over_unchanged(loaded, tmp_path):
     manifest = json.loads((out / "run_manifest.json").read_text(encoding="utf-8"))
     assert _sha(out / "plot_features.nc") == features  # the same file, not recomputed
     assert s2["imagery"] == s1["imagery"]
-    assert s2["run"]["stages_run"] == ["models"] and s2["run"]["stages_carried_over"] == ["imagery"]
+    assert s2["run"]["stages_run"] == ["models"]
+    assert s2["run"]["stages_carried_over"] == ["imagery", "verification"]
     assert manifest["stages"]["imagery"]["carried_over_from_run"] == 1
     assert manifest["inputs"]["imagery"]["items"]  # the carried stage keeps its inputs on record
     # another seed: other Monte Carlo draws, so another mean of the draws (the estimate), within its
