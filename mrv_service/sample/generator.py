@@ -335,7 +335,9 @@ class SampleData:
     """Canonical activity log (one row per operation, canonical units, all seasons)."""
     states: pd.DataFrame
     """TRUE practice per plot and season: plot_id, year, tillage, residue, sowing_date,
-    harvest_date, tillage_date (the input of the imagery writer)."""
+    harvest_date, tillage_date, burn_date, and the drawn surface fractions residue_cover (after
+    harvest), tillage_remaining and char_cover [1] (the input of the imagery writer; see
+    :func:`mrv_service.sample.imagery.draw_surface_states`)."""
     truth: pd.DataFrame
     """Logged versus true practice per plot and season (``truth.csv``)."""
     weather: pd.DataFrame
@@ -858,6 +860,11 @@ def _simulate_management(
             "sowing_date": sowing.astype("datetime64[ns]"),
             "harvest_date": harvest.astype("datetime64[ns]"),
             "tillage_date": tillage_date(true_tillage),
+            # the straw of a burned season burns on its logged residue date (no burning in the
+            # sample's truth today; the imagery draws char from this date where there is)
+            "burn_date": np.where(true_residue == "burned", residue_date, np.datetime64("NaT")).astype(
+                "datetime64[ns]"
+            ),
         }
     )
     truth = pd.DataFrame(
@@ -1052,6 +1059,20 @@ def _simulate_management(
     return states, truth, logs.drop(columns=["rank", "row"])
 
 
+def _draw_surface(rng: np.random.Generator, states: pd.DataFrame) -> pd.DataFrame:
+    """Add each plot-season's drawn residue cover, tillage-remaining fraction and char cover.
+
+    The class ranges and their sources live with the imagery
+    (:func:`mrv_service.sample.imagery.draw_surface_states`); without the imagery module the
+    states stay as they are (the imagery writer would draw the same columns itself).
+    """
+    try:
+        from mrv_service.sample.imagery import draw_surface_states
+    except ImportError:  # pragma: no cover - the imagery module ships with the package
+        return states
+    return draw_surface_states(states, rng)
+
+
 # --------------------------------------------------------------------------------------------
 # Soils
 # --------------------------------------------------------------------------------------------
@@ -1156,11 +1177,13 @@ def generate(seed: int = DEFAULT_SEED, n_plots: int = DEFAULT_N_PLOTS) -> Sample
     SampleData
     """
     _check_args(seed, n_plots)
-    rngs = _stream_rngs(int(seed), ["plots", "weather", "soils", "management"])
+    # "surface" is spawned last, so the other four streams (and every CSV) do not depend on it
+    rngs = _stream_rngs(int(seed), ["plots", "weather", "soils", "management", "surface"])
     plots, farmers, villages = _build_plots(rngs["plots"], int(n_plots))
     weather = _simulate_weather(rngs["weather"])
     samples, properties, som_anomaly = _simulate_soils(rngs["soils"], plots)
     states, truth, logs = _simulate_management(rngs["management"], plots, farmers, weather, som_anomaly)
+    states = _draw_surface(rngs["surface"], states)
     plots = plots.assign(
         adopter=(truth["logged_tillage"].to_numpy() == "no_till").reshape(-1, len(SEASONS)).any(1)
     )
@@ -1415,10 +1438,12 @@ def _write_xlsx(table: pd.DataFrame, path: Path) -> None:
         log.warning("project log has %r rows: split over %r sheets (Excel row limit)", len(table), n_sheets)
 
 
-SAMPLE_VERSION = 2
+SAMPLE_VERSION = 3
 """Version of the generated sample county's content: raise it whenever the generator writes
 different files for the same seed (``mrv demo`` refuses a sample of another version, whose files
-would mix with the new ones in the store). 2: real climate (docs/CLIMATE_SOURCES.md)."""
+would mix with the new ones in the store). 2: real climate (docs/CLIMATE_SOURCES.md).
+3: per plot-season residue cover and tillage, soil moisture, burn char (imagery only; the
+tables and logs are those of version 2)."""
 
 
 def _project_json(seed: int, n_plots: int) -> dict[str, Any]:

@@ -7,12 +7,14 @@ collection ``sentinel-2-l2a`` whose items copy the layout of Earth Search v1 ite
 ``raster:bands`` scale 0.0001 and offset -0.1, EPSG:32651, ``eo:cloud_cover`` and the ``s2:``
 scene-classification percentages).  See ``docs/DATA_FORMATS.md`` section 4.
 
-Every pixel is synthetic.  The reflectance of a plot on a date is a linear mixture of five
-end-members (green maize canopy, senescent canopy, maize residue, black soil, and clouds/snow
-where present) whose fractions follow the plot's *true* management in ``states``: sowing and
-harvest dates drive the canopy, tillage and straw handling drive the surface residue cover.
-The end-member spectra and every rate below are *synthetic-shaped*: chosen to reproduce the
-published behaviour of NDVI and NDTI (values noted beside each constant), not measured.
+Every pixel is synthetic.  The reflectance of a plot on a date is a linear mixture of six
+end-members (green maize canopy, senescent canopy, maize residue, black soil, char of burned
+straw, and clouds/snow where present) whose fractions follow the plot's *true* management in
+``states``: sowing and harvest dates drive the canopy, tillage and straw handling drive the
+surface residue cover, burning leaves char.  The end-member spectra and every rate below are
+*synthetic-shaped*: chosen to reproduce the published behaviour of NDVI and NDTI (values and
+sources noted beside each constant), not measured.  A detector's accuracy on this imagery is an
+accuracy on synthetic data.
 
 What the imagery is designed to show
 ------------------------------------
@@ -27,8 +29,31 @@ What the imagery is designed to show
   after harvest, the default for ``plough``) bares the soil from its date on.  So spring Y
   shows season Y-1's straw and autumn tillage plus season Y's spring pass: a plot that adopts
   no-till with mulch in Y still looks bare in spring Y and shows its mulch from harvest Y on.
+* Classes are not clean: each plot-season draws its residue cover after harvest from a range
+  per straw handling (:data:`RESIDUE_COVER_AFTER_HARVEST`) and the fraction its tillage pass
+  leaves from a range per implement (:data:`RESIDUE_REMAINING_AFTER_TILLAGE`, after the
+  residue-remaining tables of US extension services [7]_ [8]_), see :func:`draw_surface_states`.
+  Removed and mulched straw meet at 45 % cover.
+* Soil moisture: every date has a surface wetness (:func:`surface_wetness`, wetter after the
+  March snowmelt, dry in the windy spring) and each plot scatters around it.  Wetness darkens
+  soil and residue and compresses the bare-vs-residue NDTI contrast [11]_ [12]_ [13]_
+  (:data:`WET_DARKENING`); soils also differ in their SWIR shape [14]_.
+* Burning: a ``burned`` season's straw lies on the field until ``burn_date`` (default 10 days
+  after harvest), then 40-80 % of the surface turns to char, dark in every band [10]_ [15]_,
+  fading over a few weeks (:data:`CHAR_FADE_DAYS`) or buried by tillage.
+* Separability (measured once on the default county, seed and 1,200 plots of
+  :func:`mrv_service.sample.generator.create_sample`, plot means of clear 20 m pixels in the
+  November and late-March scenes): NDTI against the true residue cover of the date gives R2 0.88
+  over all scenes, 0.92-0.94 on the driest November scenes (wetness 0.2-0.3) and 0.56-0.83 on
+  wetter scenes; per plot-season minimum NDTI, median (5-95 %): no-till + mulch 0.14 (0.09-0.18),
+  rotary + removed 0.065 (0.03-0.10), plough + removed 0.026 (0.00-0.05); in the project seasons
+  a single threshold on it separates no-till + mulch from tilled + removed plot-seasons with 93 %
+  accuracy (94 % and 97 % within each season; 92-97 % on single scenes).  Published figures: maize residue
+  cover from NDTI/STI in Northeast China with R2 about 0.8-0.9 [16]_ [17]_, field-level tillage
+  classification in smallholder systems at 62-88 % overall accuracy [18]_.
 * Clouds (SCL 8/9), cirrus (SCL 10) and cloud shadows (SCL 3, cast away from the sun) are
   blobs drawn on a 20 m grid and shared by all bands; ``eo:cloud_cover`` is computed from SCL.
+  Mixed pixels at plot edges (field roads) and per-pixel noise are kept.
 
 References
 ----------
@@ -48,6 +73,49 @@ References
    offset BOA_ADD_OFFSET = -1000 (DN = 10000 * reflectance + 1000).
 .. [6] NOAA Global Monitoring Laboratory, "General Solar Position Calculations" (Fourier
    series of J. W. Spencer, Search 2(5), 172, 1971).
+.. [7] Residue-remaining-after-implement tables of US extension services for non-fragile (maize)
+   residue: Purdue University Cooperative Extension Service, "Managing Crop Residue with Farm
+   Machinery" (Agronomy guide, Soils (Tillage)), and the USDA-NRCS residue management guides;
+   University of Illinois Extension, "60 Ways Farmers Can Protect Surface Water", no. 5 (rippers
+   leave more residue than chisels).  The ranges are those summarised for this project
+   (mouldboard plough ~0-10 %, rotary/rototiller ~20-50 %, chisel ~50-70 %, no-till planter
+   ~85-95 %); the table pages themselves were not re-read.
+.. [8] Table "Estimated percentage of residue remaining after each operation" of a soil science
+   textbook's tillage chapter (ch. 16; read in a secondary web copy, author and edition not
+   verified): mouldboard plough 5, lister 20, field cultivator 80, chisel spear/twisted point
+   80/50, rototill 15 cm/7.5 cm 25/50, tandem disc 15 cm/7.5 cm 25/50, sweeps 90 [%].
+.. [9] J. M. Gregory, "Soil cover prediction with various amounts and types of crop residue",
+   Trans. ASAE 25(5), 1333-1337, 1982 (cover = 1 - exp(-a x residue mass)).
+.. [10] C. H. Key and N. C. Benson, "Landscape Assessment: sampling and analysis methods", in
+   FIREMON, USDA Forest Service Gen. Tech. Rep. RMRS-GTR-164-CD, 2006 (the Normalized Burn Ratio
+   NBR = (NIR - SWIR2) / (NIR + SWIR2) and its post-fire drop).
+.. [11] D. B. Lobell and G. P. Asner, "Moisture effects on soil reflectance", Soil Sci. Soc. Am.
+   J. 66, 722-727, 2002 (reflectance falls exponentially with moisture over 400-2500 nm).
+.. [12] M. Quemada and C. S. T. Daughtry, "Spectral indices to improve crop residue cover
+   estimation under varying moisture conditions", Remote Sens. 8(8), 660, 2016,
+   doi:10.3390/rs8080660.
+.. [13] C. S. T. Daughtry and E. R. Hunt Jr., "Mitigating the effects of soil and residue water
+   contents on remotely sensed estimates of crop residue cover", Remote Sens. Environ. 112,
+   1647-1657, 2008.
+.. [14] G. Serbin, C. S. T. Daughtry, E. R. Hunt Jr., D. J. Brown and G. W. McCarty, "Effect of
+   soil spectral properties on remote sensing of crop residue cover", Soil Sci. Soc. Am. J.
+   73(5), 1545-1558, 2009.
+.. [15] A. M. S. Smith, J. U. H. Eitel and A. T. Hudak, "Spectral analysis of charcoal on soils:
+   implications for wildland fire severity mapping methods", Int. J. Wildland Fire 19,
+   976-983, 2010 (char mixes linearly with soil and darkens it).
+.. [16] J. Ma, X. Jin, Z. Wen and K. Song, "Estimation of maize residue cover using Landsat-8 OLI
+   image spectral information and textural features", Remote Sens. 7(11), 14559-14575, 2015,
+   doi:10.3390/rs71114559 (NDTI model R2 0.84, RMSE 12.3 % cover, Northeast China).
+.. [17] Remote Sens. 15(8), 2179, 2023, doi:10.3390/rs15082179 (corn residue cover after harvest
+   and before sowing in Northeast China, Landsat-8 and Sentinel-2); Z. Liang et al., Remote
+   Sens. 16(21), 3953, 2024, doi:10.3390/rs16213953 (maize residue cover, meadow soil region of
+   Northeast China); Remote Sens. 17(1), 105, 2025, doi:10.3390/rs17010105 (tillage indices and
+   machine learning for maize residue cover; NDTI and STI correlate best).  The R2 range
+   0.80-0.92 is as summarised for this project, not re-read from the papers.
+.. [18] Y. Liu, P. Rao, W. Zhou et al., "Using Sentinel-1, Sentinel-2, and Planet satellite data
+   to map field-level tillage practices in smallholder systems", PLOS ONE 17(11), e0277425,
+   2022, doi:10.1371/journal.pone.0277425 (overall accuracy 62.3 % with Sentinel-1 alone to
+   87.7 % with all three sensors).
 """
 
 from __future__ import annotations
@@ -96,8 +164,10 @@ __all__ = [
     "SampleImageryError",
     "acquisition_schedule",
     "canopy_fractions",
+    "draw_surface_states",
     "mgrs_tile",
     "solar_position",
+    "surface_wetness",
     "write_imagery",
 ]
 
@@ -193,6 +263,8 @@ SPECTRA: dict[str, np.ndarray] = {
     "residue": np.array([0.100, 0.140, 0.180, 0.280, 0.340, 0.220]),
     # dark Mollisol (black soil), dry: NDVI 0.15, NDTI 0.01
     "soil": np.array([0.060, 0.080, 0.100, 0.135, 0.195, 0.190]),
+    # char and ash of burned straw: dark and nearly flat over VIS-SWIR [10]_ [15]_; NDVI 0.07, NDTI 0.02
+    "char": np.array([0.030, 0.033, 0.035, 0.040, 0.048, 0.046]),
     # compacted earth field road: NDVI 0.16, NDTI 0.07
     "road": np.array([0.100, 0.130, 0.160, 0.220, 0.300, 0.260]),
     # village roofs, concrete and yards: NDVI 0.18
@@ -217,25 +289,107 @@ CIRRUS_HAZE = np.array([0.040, 0.040, 0.035, 0.030, 0.020, 0.012])
 SHADOW_FACTOR = (0.30, 0.45)
 """Range of the fraction of surface reflectance left in a cloud shadow [1] (synthetic-shaped)."""
 
-RESIDUE_COVER_AFTER_HARVEST: dict[str, float] = {
-    "removed": 0.10,  # stubble only, straw baled off the field (离田)
-    "burned": 0.03,  # ash and a few stalk bases (焚烧)
-    "retained": 0.60,  # chopped straw returned (还田), until tillage
-    "mulched": 0.85,  # whole straw left as mulch (覆盖还田)
+RESIDUE_COVER_AFTER_HARVEST: dict[str, tuple[float, float]] = {
+    "removed": (0.05, 0.45),  # stubble and chaff, straw baled or carried off (离田)
+    "burned": (0.00, 0.10),  # a few charred stalk bases once the straw is burned (焚烧)
+    "retained": (0.50, 0.85),  # chopped straw spread before it is tilled in (粉碎还田)
+    "mulched": (0.45, 0.98),  # whole straw left lying as mulch (覆盖还田)
 }
-"""Surface residue cover right after harvest by straw handling [1 fraction] (synthetic-shaped;
-conservation tillage is defined by >= 30 % cover at planting, IPCC 2006 Vol. 4 Table 5.5)."""
+"""Range of the surface residue cover right after harvest (after the burn for ``burned``), by
+straw handling [1 fraction of the soil surface]; one value per plot-season is drawn from
+:data:`SURFACE_DRAW_BETA` stretched over the range, so the class means are the midpoints
+(removed 0.25, burned 0.05, retained 0.675, mulched 0.715).
 
-RESIDUE_REMAINING_AFTER_TILLAGE: dict[str, float] = {
-    "plough": 0.05,  # mouldboard plough inverts the soil and buries ~95 % (翻耕)
-    "rotary": 0.35,  # rotary tiller mixes residue into the top 10-15 cm (旋耕)
-    "reduced": 0.60,
-    "subsoiling": 0.80,
-    "no_till": 0.90,  # only the no-till planter's row cleaner disturbs residue (免耕)
+Synthetic-shaped, no measured table behind the numbers: a ~10 t/ha maize crop leaves enough
+stover to cover nearly all the surface if all of it stays (the exponential mass-cover relation
+of Gregory 1982 [9]_), so mulch reaches 0.9-0.98; winter grazing, wind drift and uneven spreading
+by the harvester bring some mulched fields down to ~0.45, and incomplete baling or a high cut
+leaves up to ~0.45 on fields whose straw was removed, which is where the two classes meet.
+Conservation tillage is defined by >= 30 % cover after planting (CTIC; the threshold also used
+in extension guides [7]_)."""
+
+RESIDUE_REMAINING_AFTER_TILLAGE: dict[str, tuple[float, float]] = {
+    "plough": (0.00, 0.10),  # mouldboard plough inverts the soil (翻耕): 0-10 % [7]_ [8]_
+    "rotary": (0.20, 0.50),  # rotary tiller/rototiller mixes the top 8-15 cm (旋耕): 20-50 % [7]_ [8]_
+    "reduced": (0.50, 0.70),  # chisel with twisted points: 50-70 % [7]_ [8]_
+    "subsoiling": (0.70, 0.90),  # ripper/subsoiler: between chisel spear points and sweeps [7]_ [8]_
+    "no_till": (0.85, 0.95),  # only the no-till planter's openers disturb residue (免耕): 85-95 % [7]_
 }
-"""Fraction of surface residue cover left after a tillage pass [1] (synthetic-shaped,
-ordered as in extension tables of residue remaining after tillage implements: inverting tools
-leave ~5 %, rototilling 25-50 %, planters ~90 %)."""
+"""Range of the fraction of surface residue cover one tillage pass leaves [1], for non-fragile
+(maize) residue; one value per plot-season, drawn like :data:`RESIDUE_COVER_AFTER_HARVEST`.
+
+Sources: the residue-remaining-after-implement tables of US extension services (Purdue
+"Managing Crop Residue with Farm Machinery", NRCS residue-management guides) [7]_, as summarised
+for this project (mouldboard plough ~0-10 %, rotary/rototiller ~20-50 %, chisel ~50-70 %, no-till
+planter ~85-95 %; the tables themselves were not re-read here), cross-checked against a
+textbook table of single-pass values [8]_: mouldboard plough 5 %, rototilling 25 % (15 cm deep)
+and 50 % (7.5 cm), chisel plough 50 % (twisted points) and 80 % (spear points), sweeps 90 %.
+The subsoiling range is a judgement (synthetic-shaped): rippers leave more than chisels [7]_."""
+
+SURFACE_DRAW_BETA = (1.5, 1.5)
+"""Shape (a, b) of the Beta distribution stretched over each range above [-]: symmetric, so the
+mean is the midpoint, with thinning tails toward the range ends (5.2 % of the draws fall in each
+outer tenth of a range) (synthetic-shaped)."""
+
+CHAR_COVER_AFTER_BURN = (0.40, 0.80)
+"""Range of the fraction of the surface blackened by char and ash right after burning the straw
+[1] (synthetic-shaped; drawn like the residue cover)."""
+
+CHAR_FADE_DAYS = 30.0
+"""E-folding time of the char signature [d]: wind, rain and snow disperse the ash and soil
+creep covers the char, so a burned field reads dark for some weeks (synthetic-shaped; burn
+indices such as NBR [10]_ are read from images taken within weeks of the fire for this reason).
+A tillage pass buries char like residue (:data:`RESIDUE_REMAINING_AFTER_TILLAGE`)."""
+
+BURN_DELAY_DAYS = 10
+"""Days from harvest to the burn when ``states`` has no ``burn_date`` [d] (synthetic; straw is
+burned in the weeks after the maize harvest or in spring before sowing)."""
+
+PRE_BURN_COVER = 0.675
+"""Residue cover of a ``burned`` plot between harvest and the burn [1]: the straw lies on the
+field, taken as the midpoint of the ``retained`` range (synthetic)."""
+
+WETNESS_MEAN_BY_MONTH: dict[int, float] = {
+    1: 0.30, 2: 0.30, 3: 0.55, 4: 0.20, 5: 0.20, 6: 0.35,
+    7: 0.45, 8: 0.45, 9: 0.35, 10: 0.30, 11: 0.30, 12: 0.30,
+}  # fmt: skip
+"""Mean surface wetness of an acquisition date by month [1, 0 = air-dry, 1 = saturated]
+(synthetic-shaped from the county's climate: snowmelt wets the surface in late March, spring is
+dry and windy (春旱), the rains come in July-August)."""
+
+WETNESS_CONCENTRATION = 6.0
+"""Concentration a + b of the Beta distribution of a date's wetness around its month mean [-]
+(synthetic; a standard deviation of about 0.17 at a mean of 0.3)."""
+
+WETNESS_PLOT_SIGMA = 0.25
+"""Log-normal spread of a plot's wetness around the date's (w_plot = w_date exp(N(0, s)),
+clipped to 1) [-] (synthetic: low spots, texture, and the shade of mulch keep some plots wetter)."""
+
+WET_DARKENING: dict[str, np.ndarray] = {
+    # B02, B03, B04, B08, B11, B12
+    "soil": np.array([0.45, 0.45, 0.45, 0.40, 0.40, 0.42]),
+    "residue": np.array([0.35, 0.35, 0.35, 0.30, 0.45, 0.30]),
+}
+"""Fraction of an end-member's reflectance lost when the surface is saturated [1]: reflectance =
+dry x (1 - WET_DARKENING x w).  Water darkens soil across the whole spectrum [11]_ and masks the
+cellulose-lignin absorption of residue near 2.1 um, so the residue-soil contrast of the SWIR
+tillage indices shrinks as the surface wets [12]_ [13]_.  With these numbers the NDTI of dry
+black soil (0.013) rises to 0.030 at w = 1 and that of dry maize residue (0.214) falls to 0.097:
+the bare-vs-residue NDTI contrast drops from 0.20 to 0.07.  The direction is published; the
+magnitudes are synthetic-shaped."""
+
+SOIL_B12_SPREAD = 0.03
+"""Half-width of the per-plot factor U(1 - s, 1 + s) on soil B12 [1]: soils differ in their SWIR
+shape (mineralogy, organic matter), which shifts the bare-soil NDTI by about +/- 0.015 [14]_
+(synthetic-shaped)."""
+
+RESIDUE_BRIGHTNESS = (0.85, 1.10)
+"""Range of a per-plot factor on the residue spectrum [1] (weathered, darker straw to fresh
+straw; synthetic-shaped)."""
+
+RESIDUE_B12_SPREAD = 0.05
+"""Half-width of the per-plot factor on residue B12 [1] (depth of the cellulose absorption,
+residue NDTI about 0.19-0.24; synthetic-shaped)."""
 
 DEFAULT_TILLAGE_TIMING: dict[str, tuple[str, int]] = {
     "plough": ("harvest", 20),  # autumn mouldboard ploughing after harvest (秋翻)
@@ -534,6 +688,114 @@ def canopy_fractions(
     return fv, fs
 
 
+_NEVER = np.datetime64("9999-12-31", "D")
+"""Burn date of a plot-season whose straw is not burned."""
+
+SURFACE_COLUMNS = ("residue_cover", "tillage_remaining", "char_cover")
+"""Per plot-season columns of ``states`` drawn by :func:`draw_surface_states` when absent."""
+
+
+def _midpoint(table: dict[str, tuple[float, float]], key: str) -> float:
+    lo, hi = table[key]
+    return 0.5 * (lo + hi)
+
+
+def _check_names(table: dict[str, Any], values: pd.Series, field: str, plot_ids: pd.Series) -> None:
+    bad = ~values.isin(list(table))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SampleImageryError(
+            f"states: {field}={values.iloc[i]!r} for plot {plot_ids.iloc[i]!r} is not one of "
+            f"{sorted(table)}; use one of these method names"
+        )
+
+
+def _stretch(table: dict[str, tuple[float, float]], values: pd.Series, u: np.ndarray) -> np.ndarray:
+    lo = values.map(lambda k: table[k][0]).to_numpy(dtype=float)
+    hi = values.map(lambda k: table[k][1]).to_numpy(dtype=float)
+    return lo + (hi - lo) * u
+
+
+def draw_surface_states(states: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Draw each plot-season's residue cover, tillage-remaining fraction and char cover.
+
+    Parameters
+    ----------
+    states : pandas.DataFrame
+        One row per plot-season with ``plot_id``, ``tillage`` and ``residue`` (the method names
+        of :data:`RESIDUE_REMAINING_AFTER_TILLAGE` and :data:`RESIDUE_COVER_AFTER_HARVEST`).
+        Columns of :data:`SURFACE_COLUMNS` already present keep their non-empty values.
+    rng : numpy.random.Generator
+        The seeded generator; three Beta draws per row are taken in row order whatever is
+        given, so the same rows in the same order always get the same values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``states`` with ``residue_cover`` (surface cover right after harvest, after the
+        burn for ``burned`` [1]), ``tillage_remaining`` (fraction of the cover the season's tillage
+        pass leaves [1]) and ``char_cover`` (surface blackened right after the burn [1], 0 unless
+        ``burned``), each drawn from :data:`SURFACE_DRAW_BETA` stretched over the class range.
+
+    Raises
+    ------
+    SampleImageryError
+        An unknown tillage or residue name, or a given value outside 0-1.
+    """
+    need = {"plot_id", "tillage", "residue"}
+    if need - set(states.columns):
+        raise SampleImageryError(
+            f"states lacks column(s) {sorted(need - set(states.columns))}; it needs {sorted(need)}"
+        )
+    out = states.copy()
+    pid = out["plot_id"].astype(str).reset_index(drop=True)
+    tillage = out["tillage"].astype(str).reset_index(drop=True)
+    residue = out["residue"].astype(str).reset_index(drop=True)
+    _check_names(RESIDUE_REMAINING_AFTER_TILLAGE, tillage, "tillage", pid)
+    _check_names(RESIDUE_COVER_AFTER_HARVEST, residue, "residue", pid)
+    u = rng.beta(*SURFACE_DRAW_BETA, size=(len(out), 3))
+    lo, hi = CHAR_COVER_AFTER_BURN
+    drawn = {
+        "residue_cover": _stretch(RESIDUE_COVER_AFTER_HARVEST, residue, u[:, 0]),
+        "tillage_remaining": _stretch(RESIDUE_REMAINING_AFTER_TILLAGE, tillage, u[:, 1]),
+        "char_cover": np.where(residue.to_numpy() == "burned", lo + (hi - lo) * u[:, 2], 0.0),
+    }
+    for col, values in drawn.items():
+        if col in out.columns:
+            given = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
+            bad = (given < 0.0) | (given > 1.0)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise SampleImageryError(
+                    f"states: {col}={float(given[i])!r} for plot {pid.iloc[i]!r} is outside 0-1; give a fraction"
+                )
+            values = np.where(np.isnan(given), values, given)
+        out[col] = values
+    return out
+
+
+def surface_wetness(day: dt.date, seed: int) -> float:
+    """Surface wetness of an acquisition date, shared by the whole scene [1].
+
+    Parameters
+    ----------
+    day : datetime.date
+        Acquisition date.
+    seed : int
+        Seed of the sample.
+
+    Returns
+    -------
+    float
+        0 (air-dry) to 1 (saturated): a Beta draw with mean ``WETNESS_MEAN_BY_MONTH[month]`` and
+        concentration :data:`WETNESS_CONCENTRATION`.  Each plot's wetness scatters around it by
+        :data:`WETNESS_PLOT_SIGMA`.
+    """
+    rng = np.random.default_rng([int(seed), 6, day.toordinal()])
+    m = WETNESS_MEAN_BY_MONTH[day.month]
+    return float(rng.beta(m * WETNESS_CONCENTRATION, (1.0 - m) * WETNESS_CONCENTRATION))
+
+
 @dataclass(frozen=True)
 class _Season:
     """Per-plot arrays of one season and the one before (aligned with the sorted plot order)."""
@@ -545,56 +807,85 @@ class _Season:
     till_day: np.ndarray
     """Date of this season's tillage pass (or of the no-till planter pass)."""
     remaining: np.ndarray
-    """Fraction of residue cover this season's tillage leaves [1]."""
+    """Fraction of residue cover (and char) this season's tillage leaves [1]."""
     cover_post: np.ndarray
-    """Residue cover right after this season's harvest [1]."""
+    """Residue cover right after this season's harvest, after the burn if burned [1]."""
+    pre_burn: np.ndarray
+    """Residue cover between harvest and the burn [1] (``cover_post`` if not burned)."""
+    burn_day: np.ndarray
+    """Date the season's straw is burned (``_NEVER`` if it is not)."""
+    char0: np.ndarray
+    """Char cover right after the burn [1]."""
     prev_harvest: np.ndarray
     prev_till_day: np.ndarray
     prev_remaining: np.ndarray
     prev_cover_post: np.ndarray
+    prev_pre_burn: np.ndarray
+    prev_burn_day: np.ndarray
+    prev_char0: np.ndarray
 
 
-def _residue_cover(day: np.datetime64, season: _Season) -> np.ndarray:
-    """Surface residue cover [1] of each plot on a date of the season's calendar year.
+def _char(day: np.datetime64, burn_day: np.ndarray, char0: np.ndarray) -> np.ndarray:
+    """Char cover on ``day`` [1]: ``char0`` at the burn, fading with :data:`CHAR_FADE_DAYS`."""
+    since = (day - burn_day).astype("timedelta64[D]").astype(float)
+    return np.where(since >= 0, char0 * np.exp(-np.maximum(since, 0.0) / CHAR_FADE_DAYS), 0.0)
 
-    Events in order: the previous harvest leaves ``cover_post`` of the previous season, an
-    autumn tillage pass of the previous season cuts it, winter keeps
-    ``WINTER_RESIDUE_RETENTION`` of it, a spring tillage pass (or the no-till planter) of this
-    season cuts it again, it decays at ``RESIDUE_DECAY_PER_DAY`` from 1 April, this season's
-    harvest resets it to this season's ``cover_post``, and an autumn pass after that cuts it.
+
+def _surface_cover(day: np.datetime64, season: _Season) -> tuple[np.ndarray, np.ndarray]:
+    """Surface residue cover and char cover [1] of each plot on a date of the season's year.
+
+    Events in order: the previous harvest leaves the previous season's straw (``pre_burn`` until
+    its burn, ``cover_post`` after; char appears at the burn and fades), an autumn tillage pass
+    of the previous season cuts residue and char by its ``remaining``, winter keeps
+    ``WINTER_RESIDUE_RETENTION`` of the residue, a spring tillage pass (or the no-till planter)
+    of this season cuts both again, residue decays at ``RESIDUE_DECAY_PER_DAY`` from 1 April,
+    this season's harvest resets the surface to this season's straw, and an autumn pass after
+    that cuts it.
     """
-    c = season.prev_cover_post.copy()
-    autumn_prev = (season.prev_till_day >= season.prev_harvest) & (season.prev_till_day <= day)
-    c = np.where(autumn_prev, c * season.prev_remaining, c) * WINTER_RESIDUE_RETENTION
-    spring = (season.till_day < season.harvest) & (season.till_day <= day)
-    c = np.where(spring, c * season.remaining, c)
+    s = season
+    c = np.where(s.prev_burn_day <= day, s.prev_cover_post, s.prev_pre_burn)
+    ch = _char(day, s.prev_burn_day, s.prev_char0)
+    autumn_prev = (s.prev_till_day >= s.prev_harvest) & (s.prev_till_day <= day)
+    k = np.where(autumn_prev, s.prev_remaining, 1.0)
+    c, ch = c * k * WINTER_RESIDUE_RETENTION, ch * k
+    spring = (s.till_day < s.harvest) & (s.till_day <= day)
+    k = np.where(spring, s.remaining, 1.0)
     since_april = float(max((day - np.datetime64(str(day)[:4] + "-04-01")).astype(int), 0))
-    c = c * math.exp(-RESIDUE_DECAY_PER_DAY * since_april)
-    after_harvest = day >= season.harvest
-    autumn = (season.till_day >= season.harvest) & (season.till_day <= day)
-    post = np.where(autumn, season.cover_post * season.remaining, season.cover_post)
-    return np.where(after_harvest, post, c)
+    c, ch = c * k * math.exp(-RESIDUE_DECAY_PER_DAY * since_april), ch * k
+    after_harvest = day >= s.harvest
+    autumn = (s.till_day >= s.harvest) & (s.till_day <= day)
+    k = np.where(autumn, s.remaining, 1.0)
+    post = np.where(s.burn_day <= day, s.cover_post, s.pre_burn) * k
+    ch_post = _char(day, s.burn_day, s.char0) * k
+    return np.where(after_harvest, post, c), np.where(after_harvest, ch_post, ch)
 
 
-def _mix(fv, fs, residue, soil_factor) -> np.ndarray:
-    """Linear spectral mixture, one row per plot: (n, 6) [1]."""
+def _end_members(
+    wet: np.ndarray, soil_factor: np.ndarray, residue_factor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Soil and residue spectra of each plot at its wetness: two (n, 6) arrays [1].
+
+    ``soil_factor`` and ``residue_factor`` are the per-plot (n, 6) factors on the dry spectra
+    (brightness and SWIR shape); wetness darkens by :data:`WET_DARKENING`.
+    """
+    w = np.asarray(wet, float)[:, None]
+    soil = SPECTRA["soil"] * soil_factor * (1.0 - WET_DARKENING["soil"] * w)
+    residue = SPECTRA["residue"] * residue_factor * (1.0 - WET_DARKENING["residue"] * w)
+    return soil, residue
+
+
+def _mix(fv, fs, residue, char, soil_spec, residue_spec) -> np.ndarray:
+    """Linear spectral mixture, one row per plot: (n, 6) [1].
+
+    ground = c residue + k char + (1 - c - k) soil, pixel = f_v green + f_s dry canopy +
+    (1 - f_v - f_s) ground, with c the residue cover and k the char cover (k <= 1 - c).
+    """
     fv = np.asarray(fv, float)[:, None]
     fs = np.asarray(fs, float)[:, None]
-    c = np.asarray(residue, float)[:, None]
-    soil = SPECTRA["soil"][None, :] * np.asarray(soil_factor, float)[:, None]
-    ground = c * SPECTRA["residue"] + (1.0 - c) * soil
+    c = np.clip(np.asarray(residue, float), 0.0, 1.0)[:, None]
+    k = np.minimum(np.clip(np.asarray(char, float), 0.0, 1.0)[:, None], 1.0 - c)
+    ground = c * residue_spec + k * SPECTRA["char"] + (1.0 - c - k) * soil_spec
     return fv * SPECTRA["green_canopy"] + fs * SPECTRA["dry_canopy"] + (1.0 - fv - fs) * ground
-
-
-def _lookup(table: dict[str, Any], values: pd.Series, field: str, plot_ids: pd.Series) -> np.ndarray:
-    bad = ~values.isin(list(table))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SampleImageryError(
-            f"states: {field}={values.iloc[i]!r} for plot {plot_ids.iloc[i]!r} is not one of "
-            f"{sorted(table)}; use one of these method names"
-        )
-    return values.map(table).to_numpy(dtype=float)
 
 
 def _clean_dates(st: pd.DataFrame, col: str, required: bool) -> pd.Series:
@@ -610,7 +901,7 @@ def _clean_dates(st: pd.DataFrame, col: str, required: bool) -> pd.Series:
 
 
 def _season_arrays(rows: pd.DataFrame, pid: pd.Series, year: int) -> dict[str, np.ndarray]:
-    """Dates and factors of one season's rows (already aligned with the plots)."""
+    """Dates and fractions of one season's rows (already aligned with the plots and drawn)."""
     tillage = rows["tillage"].reset_index(drop=True)
     residue = rows["residue"].reset_index(drop=True)
     sowing = rows["sowing_date"].to_numpy().astype("datetime64[D]")
@@ -620,22 +911,37 @@ def _season_arrays(rows: pd.DataFrame, pid: pd.Series, year: int) -> dict[str, n
         raise SampleImageryError(
             f"states: plot {pid.iloc[i]!r} year {year} has harvest_date {harvest[i]} not after sowing_date {sowing[i]}"
         )
-    remaining = _lookup(RESIDUE_REMAINING_AFTER_TILLAGE, tillage, "tillage", pid)
     anchor = np.where(tillage.map(lambda t: DEFAULT_TILLAGE_TIMING[t][0] == "harvest"), harvest, sowing)
     offset = tillage.map(lambda t: DEFAULT_TILLAGE_TIMING[t][1]).to_numpy().astype("timedelta64[D]")
     till_day = anchor + offset
     given = rows["tillage_date"].to_numpy().astype("datetime64[D]")
     till_day = np.where(np.isnat(given), till_day, given)
+    burned = (residue == "burned").to_numpy()
+    burn_given = rows["burn_date"].to_numpy().astype("datetime64[D]")
+    burn_day = np.where(np.isnat(burn_given), harvest + np.timedelta64(BURN_DELAY_DAYS, "D"), burn_given)
+    early = burned & (burn_day < harvest)
+    if early.any():
+        i = int(np.flatnonzero(early)[0])
+        raise SampleImageryError(
+            f"states: plot {pid.iloc[i]!r} year {year} has burn_date {burn_day[i]} before harvest_date "
+            f"{harvest[i]}; the straw of a season is burned after its harvest"
+        )
+    cover_post = rows["residue_cover"].to_numpy(dtype=float)
     return {
         "sowing": sowing,
         "harvest": harvest,
         "till_day": till_day,
-        "remaining": remaining,
-        "cover_post": _lookup(RESIDUE_COVER_AFTER_HARVEST, residue, "residue", pid),
+        "remaining": rows["tillage_remaining"].to_numpy(dtype=float),
+        "cover_post": cover_post,
+        "pre_burn": np.where(burned, PRE_BURN_COVER, cover_post),
+        "burn_day": np.where(burned, burn_day, _NEVER),
+        "char0": np.where(burned, rows["char_cover"].to_numpy(dtype=float), 0.0),
     }
 
 
-def _seasons(plot_ids: np.ndarray, states: pd.DataFrame, years: Sequence[int]) -> dict[int, _Season]:
+def _seasons(
+    plot_ids: np.ndarray, states: pd.DataFrame, years: Sequence[int], seed: int
+) -> dict[int, _Season]:
     need = {"plot_id", "year", "tillage", "residue", "sowing_date", "harvest_date"}
     missing = need - set(states.columns)
     if missing:
@@ -647,11 +953,11 @@ def _seasons(plot_ids: np.ndarray, states: pd.DataFrame, years: Sequence[int]) -
     st["year"] = st["year"].astype(int)
     st["sowing_date"] = _clean_dates(st, "sowing_date", required=True)
     st["harvest_date"] = _clean_dates(st, "harvest_date", required=True)
-    if "tillage_date" in st.columns:
-        st["tillage_date"] = _clean_dates(st, "tillage_date", required=False)
-    else:
-        st["tillage_date"] = pd.NaT
-    st = st.drop_duplicates(["plot_id", "year"], keep="last").set_index(["plot_id", "year"])
+    for col in ("tillage_date", "burn_date"):
+        st[col] = _clean_dates(st, col, required=False) if col in st.columns else pd.NaT
+    st = st.drop_duplicates(["plot_id", "year"], keep="last").sort_values(["plot_id", "year"], kind="stable")
+    # per plot-season draws in (plot_id, year) order: independent of the row order of states
+    st = draw_surface_states(st, np.random.default_rng([int(seed), 5])).set_index(["plot_id", "year"])
     pid = pd.Series(plot_ids)
     out: dict[int, _Season] = {}
     for year in years:
@@ -667,19 +973,13 @@ def _seasons(plot_ids: np.ndarray, states: pd.DataFrame, years: Sequence[int]) -
         prev_rows = st.reindex(pd.MultiIndex.from_arrays([plot_ids, np.full(len(plot_ids), year - 1)]))
         known = prev_rows["tillage"].notna().to_numpy()
         guess = rows.copy()
-        for col in ("sowing_date", "harvest_date", "tillage_date"):
+        for col in ("sowing_date", "harvest_date", "tillage_date", "burn_date"):
             guess[col] = guess[col] - pd.DateOffset(years=1)
         prev_rows = prev_rows.where(
             pd.Series(known, index=prev_rows.index), guess.set_axis(prev_rows.index), axis=0
         )
         prev = _season_arrays(prev_rows, pid, year - 1)
-        out[year] = _Season(
-            **cur,
-            prev_harvest=prev["harvest"],
-            prev_till_day=prev["till_day"],
-            prev_remaining=prev["remaining"],
-            prev_cover_post=prev["cover_post"],
-        )
+        out[year] = _Season(**cur, **{f"prev_{k}": v for k, v in prev.items() if k != "sowing"})
     return out
 
 
@@ -687,19 +987,24 @@ def _seasons(plot_ids: np.ndarray, states: pd.DataFrame, years: Sequence[int]) -
 _BG_CLASSES = ("road", "built", "trees", "cropland", "water")
 
 
-def _background_spectra(day: np.datetime64, soil_factor: float) -> np.ndarray:
-    """Spectra of the background classes on a date: (5, 6) [1]."""
+def _background_spectra(day: np.datetime64, wet: float) -> np.ndarray:
+    """Spectra of the background classes on a date at the scene's wetness: (5, 6) [1]."""
     year = int(str(day)[:4])
     sow = np.array([np.datetime64(f"{year}-05-01")])
     harv = np.array([np.datetime64(f"{year}-10-05")])
-    # non-project maize fields: rotary tillage, straw removed (conventional practice)
+    # non-project maize fields: rotary tillage, straw removed (conventional practice), class means
     fv, fs = canopy_fractions(day, sow, harv, 0.93)
-    removed = np.array([RESIDUE_COVER_AFTER_HARVEST["removed"]])
-    rotary = np.array([RESIDUE_REMAINING_AFTER_TILLAGE["rotary"]])
+    removed = np.array([_midpoint(RESIDUE_COVER_AFTER_HARVEST, "removed")])
+    rotary = np.array([_midpoint(RESIDUE_REMAINING_AFTER_TILLAGE, "rotary")])
     till = sow + np.timedelta64(DEFAULT_TILLAGE_TIMING["rotary"][1], "D")
-    season = _Season(sow, harv, till, rotary, removed, harv - 365, till - 365, rotary, removed)
-    c = _residue_cover(day, season)
-    crop = _mix(fv, fs, c, [soil_factor])[0]
+    never, none = np.array([_NEVER]), np.zeros(1)
+    season = _Season(
+        sow, harv, till, rotary, removed, removed, never, none,
+        harv - 365, till - 365, rotary, removed, removed, never, none,
+    )  # fmt: skip
+    c, ch = _surface_cover(day, season)
+    soil, residue = _end_members(np.array([wet]), np.ones((1, 6)), np.ones((1, 6)))
+    crop = _mix(fv, fs, c, ch, soil, residue)[0]
     # deciduous trees: leaf-on 5 May - 10 October
     doy = (day - np.datetime64(f"{year}-01-01")).astype(int)
     leaf = float(_logistic((doy - 125) / 5.0) * _logistic((283 - doy) / 6.0))
@@ -988,6 +1293,7 @@ def write_imagery(
     seed: int,
     years: Sequence[int],
     progress: Callable[[Iterable[Any]], Iterable[Any]] | Any | None = None,
+    wetness: float | None = None,
 ) -> dict:
     """Write the sample county's Sentinel-2 L2A-like time series and its static STAC catalog.
 
@@ -1001,9 +1307,13 @@ def write_imagery(
         The true management, one row per plot and year: ``plot_id``, ``year``, ``tillage``
         (plough, rotary, no_till; also reduced, subsoiling), ``residue`` (removed, mulched,
         retained; also burned), ``sowing_date`` and ``harvest_date``; optional ``tillage_date``
-        (the date of the tillage pass; empty or absent: ``DEFAULT_TILLAGE_TIMING``).  The row of
-        the year before the first year, if given, sets the first spring's surface; otherwise
-        the first year's practice is assumed for it.
+        (the date of the tillage pass; empty or absent: ``DEFAULT_TILLAGE_TIMING``), optional
+        ``burn_date`` (the burn of a ``burned`` season's straw; empty or absent: harvest +
+        ``BURN_DELAY_DAYS``) and the optional per plot-season fractions ``residue_cover``,
+        ``tillage_remaining`` and ``char_cover`` (empty or absent: drawn by
+        :func:`draw_surface_states` from the seed, rows taken in (plot_id, year) order).  The
+        row of the year before the first year, if given, sets the first spring's surface;
+        otherwise the first year's practice (and draws) are assumed for it.
     seed : int
         Random seed; the same seed, plots, states and years give identical pixels.
     years : sequence of int
@@ -1013,6 +1323,10 @@ def write_imagery(
         acquisitions, one per item), or an object with ``update(n)`` (a tqdm or click progress
         bar), updated by 1 per item.  The number of items is
         ``len(acquisition_schedule(years, seed))``.
+    wetness : float, optional
+        Surface wetness of every date, 0 (air-dry) to 1 (saturated), instead of the seeded
+        :func:`surface_wetness` of each date (for what-if runs and tests); plots still scatter
+        around it by :data:`WETNESS_PLOT_SIGMA`.
 
     Returns
     -------
@@ -1032,10 +1346,14 @@ def write_imagery(
     years = sorted(set(int(y) for y in years))
     if not years:
         raise SampleImageryError("years is empty; give at least one calendar year, e.g. [2021, 2022]")
+    if wetness is not None and not 0.0 <= float(wetness) <= 1.0:
+        raise SampleImageryError(
+            f"wetness={wetness!r} is outside 0-1; give 0 (air-dry) to 1 (saturated) or None"
+        )
     gdf = _normalise_plots(plots)
     plot_ids = gdf["plot_id"].to_numpy()
     n = len(gdf)
-    seasons = _seasons(plot_ids, states, years)
+    seasons = _seasons(plot_ids, states, years, seed)
 
     grid = _grid_for(gdf.total_bounds)
     h10, w10 = grid.shape10
@@ -1053,6 +1371,11 @@ def write_imagery(
     static = np.random.default_rng([int(seed), 1])
     soil_brightness = static.uniform(0.9, 1.1, n)
     fv_max = static.uniform(0.88, 0.97, n)
+    # per-plot dry end-member factors: soil brightness and SWIR shape, residue condition
+    soil_factor = np.repeat(soil_brightness[:, None], 6, axis=1)
+    soil_factor[:, 5] *= static.uniform(1.0 - SOIL_B12_SPREAD, 1.0 + SOIL_B12_SPREAD, n)
+    residue_factor = np.repeat(static.uniform(*RESIDUE_BRIGHTNESS, n)[:, None], 6, axis=1)
+    residue_factor[:, 5] *= static.uniform(1.0 - RESIDUE_B12_SPREAD, 1.0 + RESIDUE_B12_SPREAD, n)
 
     to_ll = Transformer.from_crs(EPSG, 4326, always_xy=True)
     footprint_utm = box(*grid.bbox_utm)
@@ -1077,16 +1400,21 @@ def write_imagery(
         day = np.datetime64(acq.date.isoformat(), "D")
         year = acq.date.year
         rng = np.random.default_rng([int(seed), 2, acq.date.toordinal()])
-        moisture = rng.uniform(0.85, 1.05)  # wetter soil is darker (synthetic)
+        wet_scene = surface_wetness(acq.date, seed) if wetness is None else float(wetness)
+        scatter = np.random.default_rng([int(seed), 7, acq.date.toordinal()]).normal(
+            0.0, WETNESS_PLOT_SIGMA, n
+        )
+        wet = np.clip(wet_scene * np.exp(scatter), 0.0, 1.0)
         season = seasons.get(year)
         if season is None:  # off-season date in a year without states cannot happen: years == seasons
             raise SampleImageryError(f"no states for year {year}")
         fv, fs = canopy_fractions(day, season.sowing, season.harvest, fv_max)
-        cover = _residue_cover(day, season)
+        cover, char = _surface_cover(day, season)
+        soil_spec, residue_spec = _end_members(wet, soil_factor, residue_factor)
         lut = np.empty((n + 1 + len(_BG_CLASSES), 6))
         lut[0] = SPECTRA["soil"]
-        lut[1 : n + 1] = _mix(fv, fs, cover, soil_brightness * moisture)
-        lut[n + 1 :] = _background_spectra(day, moisture)
+        lut[1 : n + 1] = _mix(fv, fs, cover, char, soil_spec, residue_spec)
+        lut[n + 1 :] = _background_spectra(day, wet_scene)
         gain = 1.0 + rng.normal(0.0, 0.01, 6)  # residual atmospheric-correction error per band
         lut *= gain
         refl = lut.T[:, label]  # (6, H, W) at 10 m

@@ -152,7 +152,7 @@ def test_project_json(small):
         "settings": {"imagery": {"source": "imagery/catalog.json"}},
         "seed": DEFAULT_SEED,
         "n_plots": 60,
-        "sample_version": 2,
+        "sample_version": 3,
     }
 
 
@@ -459,6 +459,33 @@ def test_generate_tiny_counties():
         assert len(data.plots) == n
         assert len(data.truth) == 5 * n
         assert len(data.soil_samples) == 2  # one plot, two layers
+
+
+def test_states_carry_per_plot_season_surface_draws():
+    """The true states handed to the imagery carry one residue cover (after harvest) and one
+    tillage-remaining fraction per plot-season, drawn from the documented class ranges (removed
+    0.05-0.45, mulched 0.45-0.98; plough 0-0.10, rotary 0.20-0.50, no-till planter 0.85-0.95, the
+    Purdue/NRCS residue-remaining tables), from a stream of their own spawned after the others,
+    so the same seed gives the same draws and the truth and logs are those of sample version 2."""
+    data = generate(n_plots=200)
+    st = data.states
+    assert len(st) == 200 * 5 and st[["residue_cover", "tillage_remaining", "char_cover"]].notna().all().all()
+    ranges = {"removed": (0.05, 0.45), "mulched": (0.45, 0.98)}
+    for residue, (lo, hi) in ranges.items():
+        c = st.loc[st["residue"] == residue, "residue_cover"]
+        assert len(c) > 50 and lo <= c.min() and c.max() <= hi and c.nunique() == len(c)
+    # class means at the range midpoints (symmetric draws): mulched 0.715, removed 0.25
+    means = st.groupby("residue")["residue_cover"].mean()
+    assert means["mulched"] == pytest.approx(0.715, abs=0.04) and means["removed"] == pytest.approx(
+        0.25, abs=0.04
+    )
+    for tillage, (lo, hi) in {"plough": (0.0, 0.10), "rotary": (0.20, 0.50), "no_till": (0.85, 0.95)}.items():
+        k = st.loc[st["tillage"] == tillage, "tillage_remaining"]
+        assert len(k) > 20 and lo <= k.min() and k.max() <= hi
+    assert (st["char_cover"] == 0).all() and st["burn_date"].isna().all()  # nothing burned in the truth
+    again = generate(n_plots=200)
+    pd.testing.assert_frame_equal(st, again.states)
+    pd.testing.assert_frame_equal(data.truth, again.truth)
 
 
 @pytest.mark.parametrize("n", [1, 270, 271, 2700, 5000])

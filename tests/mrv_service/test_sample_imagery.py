@@ -26,6 +26,7 @@ from models.errors import MRVError
 from mrv_service.sample.imagery import (
     SampleImageryError,
     acquisition_schedule,
+    draw_surface_states,
     mgrs_tile,
     solar_position,
     write_imagery,
@@ -236,7 +237,8 @@ def test_10m_and_20m_grids_align(items):
 
 def test_dn_offset_gives_intended_reflectance(items, county):
     """Earth Search: reflectance = DN * 0.0001 - 0.1. The generator's end-members put ploughed
-    black soil at red ~0.10 (x soil brightness 0.9-1.1, moisture 0.85-1.05) and a full maize
+    black soil at red ~0.10 (x soil brightness 0.9-1.1, x (1 - 0.45 w) at surface wetness w, which
+    averages 0.2 in spring) and a full maize
     canopy at NIR ~0.43 (0.95 x 0.45 + 0.05 x soil); without the -0.1 offset both would read 0.1 high."""
     plots, states = county
     ploughed = plots.geometry[0]
@@ -302,6 +304,164 @@ def test_tillage_date_times_the_residue_burial(tmp_path, county):
         window = _clear_items(its, f"{YEAR}-04-10", f"{YEAR}-05-20", max_cloud=60.0)
         ndti[label] = np.nanmean([_plot_index(it, g, "ndti") for it in window for g in rotary_plots.geometry])
     assert ndti["late"] > ndti["early"] + 0.04
+
+
+# --------------------------------------------------------------------------------------------- surface states
+
+# The class ranges as documented in mrv_service/sample/imagery.py and the sample README
+# (typed here by hand, not imported): residue cover right after harvest by straw handling, and
+# the fraction of cover one tillage pass leaves (Purdue/NRCS residue-remaining tables).
+COVER_RANGES = {
+    "removed": (0.05, 0.45),
+    "burned": (0.00, 0.10),
+    "retained": (0.50, 0.85),
+    "mulched": (0.45, 0.98),
+}
+REMAINING_RANGES = {
+    "plough": (0.00, 0.10),
+    "rotary": (0.20, 0.50),
+    "reduced": (0.50, 0.70),
+    "subsoiling": (0.70, 0.90),
+    "no_till": (0.85, 0.95),
+}
+
+
+def _many_states(n_per_class: int = 1000) -> pd.DataFrame:
+    residues, tillages = list(COVER_RANGES), list(REMAINING_RANGES)
+    n = n_per_class * len(residues) * len(tillages)
+    return pd.DataFrame(
+        {
+            "plot_id": [f"P{i:05d}" for i in range(n)],
+            "year": YEAR,
+            "residue": [residues[i % len(residues)] for i in range(n)],
+            "tillage": [tillages[(i // len(residues)) % len(tillages)] for i in range(n)],
+        }
+    )
+
+
+def test_drawn_residue_cover_and_tillage_remaining_lie_in_their_class_ranges():
+    drawn = draw_surface_states(_many_states(200), np.random.default_rng(11))
+    for residue, (lo, hi) in COVER_RANGES.items():
+        c = drawn.loc[drawn["residue"] == residue, "residue_cover"]
+        assert lo <= c.min() and c.max() <= hi, residue
+        # symmetric Beta(1.5, 1.5) draws: the mean is the midpoint; with 1000 draws its standard
+        # error is 0.25 x width / sqrt(1000) <= 0.005
+        assert c.mean() == pytest.approx((lo + hi) / 2, abs=0.02), residue
+        assert c.std() > 0.2 * (hi - lo), residue  # spread over the range, not one number
+    means = drawn.groupby("residue")["residue_cover"].mean()
+    # documented order of the class means: mulched 0.715 > retained 0.675 > removed 0.25 > burned 0.05
+    assert means["mulched"] > means["retained"] > means["removed"] + 0.3 > means["burned"] + 0.3
+    for tillage, (lo, hi) in REMAINING_RANGES.items():
+        k = drawn.loc[drawn["tillage"] == tillage, "tillage_remaining"]
+        assert lo <= k.min() and k.max() <= hi and k.mean() == pytest.approx((lo + hi) / 2, abs=0.02)
+    char = drawn.set_index("residue")["char_cover"]
+    assert char["burned"].between(0.40, 0.80).all() and (char.drop("burned") == 0).all()
+    # deterministic for a seed; values already given are kept
+    again = draw_surface_states(_many_states(200), np.random.default_rng(11))
+    pd.testing.assert_frame_equal(drawn, again)
+    given = _many_states(1).assign(residue_cover=0.5)
+    assert (draw_surface_states(given, np.random.default_rng(1))["residue_cover"] == 0.5).all()
+
+
+COVERS = [0.0, 0.3, 0.6, 0.9]  # given per plot, cycling over the 24 strip plots
+
+
+@pytest.fixture(scope="module")
+def cover_runs(tmp_path_factory, county):
+    """The strip county with a given residue cover per plot (no-till: no pass until next sowing),
+    written at wetness 0 (air-dry) and 1 (saturated) with the same seed (same clouds and noise)."""
+    plots, states = county
+    st = states.assign(
+        tillage="no_till", residue="mulched", residue_cover=[COVERS[k % 4] for k in range(len(states))]
+    )
+    out = {}
+    for label, wetness in (("dry", 0.0), ("wet", 1.0)):
+        d = tmp_path_factory.mktemp(label)
+        write_imagery(d, plots, st, seed=SEED, years=[YEAR], wetness=wetness)
+        cat = pystac.Catalog.from_file(str(d / "imagery" / "catalog.json"))
+        its = sorted(cat.get_items(recursive=True), key=lambda i: i.datetime)
+        after = _clear_items(its, f"{YEAR}-10-08", f"{YEAR}-11-30", max_cloud=60.0)  # harvested 3 October
+        ndti = np.array([np.nanmean([_plot_index(it, g, "ndti") for it in after]) for g in plots.geometry])
+        out[label] = pd.Series(ndti).groupby([COVERS[k % 4] for k in range(len(plots))]).mean()
+        out[label + "_plots"] = ndti
+    return out
+
+
+def test_post_harvest_ndti_rises_with_residue_cover(cover_runs):
+    """Linear mixture of dry maize residue (B11 0.34, B12 0.22) and dry black soil (0.195, 0.19),
+    soil brightness 1, by hand: cover 0.9 -> B11 = 0.9 x 0.34 + 0.1 x 0.195 = 0.3255,
+    B12 = 0.9 x 0.22 + 0.1 x 0.19 = 0.2170, NDTI = 0.1085 / 0.5425 = 0.200; cover 0.6 -> 0.074 / 0.490
+    = 0.151; cover 0.3 -> 0.0395 / 0.4375 = 0.090; bare soil -> 0.005 / 0.385 = 0.013.  Per-plot soil
+    brightness (0.9-1.1), SWIR shape and residue condition scatter these by about +/- 0.02."""
+    dry = cover_runs["dry"]
+    for cover, expected in ((0.0, 0.013), (0.3, 0.090), (0.6, 0.151), (0.9, 0.200)):
+        assert dry[cover] == pytest.approx(expected, abs=0.03), cover
+    assert dry.is_monotonic_increasing
+    per_plot = cover_runs["dry_plots"]
+    covers = np.array([COVERS[k % 4] for k in range(len(per_plot))])
+    ok = ~np.isnan(per_plot)
+    r = np.corrcoef(covers[ok], per_plot[ok])[0, 1]
+    assert r**2 > 0.8  # the published NDTI-cover fits reach R2 0.8-0.9; a dry scene is at the top
+
+
+def test_wet_soil_compresses_the_bare_vs_residue_ndti_contrast(cover_runs):
+    """Saturated surface (wetness 1), by hand: soil B11 = 0.195 x (1 - 0.40) = 0.117,
+    B12 = 0.19 x (1 - 0.42) = 0.110, NDTI 0.030; residue B11 = 0.34 x (1 - 0.45) = 0.187,
+    B12 = 0.22 x (1 - 0.30) = 0.154; cover 0.9 -> B11 = 0.180, B12 = 0.150, NDTI = 0.092.  The
+    contrast cover 0.9 - bare falls from 0.187 (dry) to 0.062 (wet); plots scatter around the
+    scene's wetness, so some are a little drier than saturated."""
+    dry, wet = cover_runs["dry"], cover_runs["wet"]
+    contrast_dry, contrast_wet = dry[0.9] - dry[0.0], wet[0.9] - wet[0.0]
+    assert contrast_dry == pytest.approx(0.187, abs=0.03)
+    assert contrast_wet == pytest.approx(0.062, abs=0.035)
+    assert contrast_wet < 0.6 * contrast_dry
+    assert wet[0.0] > dry[0.0]  # wet black soil: B12 darkens a little more than B11
+    assert wet.is_monotonic_increasing  # still ordered, only compressed
+
+
+def test_burned_fields_are_darker_than_removed_ones_for_weeks_after_the_burn(tmp_path, county):
+    """Straw burned on 8 October leaves char (dark, about 0.03-0.05 in every band) over 40-80 % of
+    the surface (mean 0.6), fading with an e-folding time of 30 days, and a few stalk bases
+    (residue cover 0-0.10, mean 0.05); removed fields keep 5-45 % residue (mean 0.25) on the soil."""
+    plots, states = county
+    burned = np.arange(len(states)) % 2 == 0
+    st = states.assign(
+        tillage="rotary",  # spring pass: nothing buries the char in autumn
+        residue=np.where(burned, "burned", "removed"),
+        burn_date=pd.Timestamp(f"{YEAR}-10-08"),
+    )
+    write_imagery(tmp_path, plots, st, seed=SEED, years=[YEAR])
+    cat = pystac.Catalog.from_file(str(tmp_path / "imagery" / "catalog.json"))
+    its = sorted(cat.get_items(recursive=True), key=lambda i: i.datetime)
+    weeks = _clear_items(its, f"{YEAR}-10-09", f"{YEAR}-11-19", max_cloud=60.0)  # six weeks after
+    for key in ("blue", "green", "red", "nir", "swir16", "swir22"):
+        means = {True: [], False: []}
+        for it in weeks:
+            dn, transform = _read(it, key)
+            scl, _ = _read(it, "scl")
+            clear = np.isin(scl, [4, 5])
+            if dn.shape != scl.shape:
+                clear = np.repeat(np.repeat(clear, 2, 0), 2, 1)
+            refl = _reflectance(dn)
+            for geom, b in zip(plots.geometry, burned, strict=True):
+                mask = _interior(geom, transform, dn.shape) & clear
+                if mask.sum() >= 3:
+                    means[bool(b)].append(refl[mask].mean())
+        assert np.mean(means[True]) < np.mean(means[False]) - 0.005, key
+    # the first clear scene after the burn, 21 days on for this seed: char 0.6 e^(-21/30) = 0.30,
+    # NIR = 0.65 x 0.135 + 0.05 x 0.28 + 0.30 x 0.04 = 0.114 against 0.75 x 0.135 + 0.25 x 0.28 = 0.171
+    # on dry removed fields (both a little darker where the soil is wet)
+    first = weeks[0]
+    assert (first.datetime.date() - dt.date(YEAR, 10, 8)).days <= 21
+    nir, t10 = _read(first, "nir")
+    clear = np.repeat(np.repeat(np.isin(_read(first, "scl")[0], [4, 5]), 2, 0), 2, 1)
+    level = {True: [], False: []}
+    for geom, b in zip(plots.geometry, burned, strict=True):
+        mask = _interior(geom, t10, nir.shape) & clear
+        if mask.sum() >= 3:
+            level[bool(b)].append(_reflectance(nir)[mask].mean())
+    assert np.mean(level[True]) == pytest.approx(0.114, abs=0.02)
+    assert np.mean(level[False]) - np.mean(level[True]) > 0.025
 
 
 # --------------------------------------------------------------------------------------------- clouds
@@ -460,4 +620,11 @@ def test_bad_input_is_rejected_with_the_offending_value(tmp_path, county):
     late.loc[2, "harvest_date"] = pd.Timestamp(f"{YEAR}-04-01")
     with pytest.raises(SampleImageryError, match="LS002.*not after"):
         write_imagery(tmp_path, plots, late, seed=1, years=[YEAR])
+    early = states.assign(residue="burned", burn_date=pd.Timestamp(f"{YEAR}-09-01"))
+    with pytest.raises(SampleImageryError, match="burn_date .* before harvest_date"):
+        write_imagery(tmp_path, plots, early, seed=1, years=[YEAR])
+    with pytest.raises(SampleImageryError, match="residue_cover=1.5"):
+        write_imagery(tmp_path, plots, states.assign(residue_cover=1.5), seed=1, years=[YEAR])
+    with pytest.raises(SampleImageryError, match="wetness=2"):
+        write_imagery(tmp_path, plots, states, seed=1, years=[YEAR], wetness=2)
     assert not (tmp_path / "imagery" / "catalog.json").exists()
