@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from models.ipcc_tier1 import TILLAGE_LEVEL_OF_METHOD
+from models.tillage import LEVEL_ORDER
 from models.verification.credit import claim_keep_probability
 from models.verification.detectors import GreenCoverDetector
 from models.verification.features import season_features
@@ -85,8 +87,6 @@ def logged_seasons(activities: pd.DataFrame, plot_ids: list[str], years: list[in
         ``sowing_doy``, ``harvest_doy`` [day of year], ``cover_crop_logged`` (bool), for every plot
         and year in that order.
     """
-    from models.ipcc_tier1 import TILLAGE_LEVEL_OF_METHOD
-    from models.tillage import LEVEL_ORDER
 
     grid = pd.MultiIndex.from_product([plot_ids, years], names=["plot_id", "year"])
     out = pd.DataFrame(index=grid)
@@ -112,15 +112,6 @@ def logged_seasons(activities: pd.DataFrame, plot_ids: list[str], years: list[in
     for col in ("tillage", "residue"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     return out
-
-
-def _metric_value(metrics: Mapping[str, Any], *keys: str) -> Any:
-    m: Any = metrics
-    for k in keys:
-        if not isinstance(m, Mapping) or k not in m:
-            return None
-        m = m[k]
-    return m
 
 
 def verification_stage(
@@ -155,10 +146,7 @@ def verification_stage(
     flag_table = flag_table.sort_values(["plot_id", "year", "practice"], kind="stable").reset_index(drop=True)
     verdict = pd.concat(verdicts, ignore_index=True)
     precision = {
-        p: {
-            c: _metric_value(rec.get("metrics", {}), "precision", c, "value")
-            for c in ("tilled", "conservation", "retained", "removed", "burned")
-        }
+        p: {str(c): v.get("value") for c, v in (rec.get("metrics") or {}).get("precision", {}).items()}
         for p, rec in detectors.records.items()
     }
     verdict["keep"] = claim_keep_probability(verdict, precision).round(4)
