@@ -16,6 +16,7 @@ from mrv_service.commands import project as project_cmd
 from mrv_service.commands import rothc as rothc_cmd
 from mrv_service.commands import run as run_cmd
 from mrv_service.commands import sample as sample_cmd
+from mrv_service.commands import sampling as sampling_cmd
 from mrv_service.commands import validate as validate_cmd
 from mrv_service.commands import verify as verify_cmd
 
