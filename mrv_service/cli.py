@@ -52,6 +52,7 @@ cli.add_command(ingest_cmd.group)
 cli.add_command(project_cmd.group)
 cli.add_command(rothc_cmd.group)
 cli.add_command(verify_cmd.group)
+cli.add_command(sampling_cmd.group)
 
 
 cli.add_command(run_cmd.run_command)

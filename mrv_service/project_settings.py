@@ -178,6 +178,13 @@ SETTINGS: dict[str, SettingSpec] = {
             high=12,
         ),
         _spec(
+            "accounting.application_date",
+            "date",
+            None,
+            "date the reductions are applied for (the 5-year instalment rule); default: the day of the run",
+            nullable=True,
+        ),
+        _spec(
             "verification.misclassification_draw",
             "bool",
             True,

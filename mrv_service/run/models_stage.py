@@ -73,6 +73,9 @@ class ModelsOutcome:
     """Deterministic scenario results per weather station."""
     warnings: tuple[str, ...] = ()
     """Warnings for the run log (plausibility, defaulted baselines)."""
+    vintages: xr.DataArray | None = None
+    """The credited soil SOC change of every draw over (draw, plot, year) [t C ha-1], model error
+    and misclassification draw included (the accounting's input)."""
 
 
 def practice_labels(activities: pd.DataFrame, plots: list[str], years: list[int]) -> pd.Series:
@@ -401,7 +404,7 @@ def models_stage(
             "clay_pct_default": clay_pct,
         },
     }
-    return ModelsOutcome(table, summary, results, tuple(warnings_))
+    return ModelsOutcome(table, summary, results, tuple(warnings_), vintages.assign_attrs(units="t C ha-1"))
 
 
 def _vintage_years(years: list[int], crediting_month: int, start: pd.Timestamp) -> xr.DataArray:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import logging
 import threading
@@ -33,15 +34,18 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from methodology.definition import definition_digest
 from models.errors import MRVError
 from models.uncertainty import DEFAULT_SEED
 from mrv_service.config import Settings
+from mrv_service.run.accounting_stage import accounting_lines, accounting_stage
 from mrv_service.run.inputs import ProjectInputs, load_project_inputs
 from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, output_hashes
 from mrv_service.run.models_stage import models_stage
 from mrv_service.run.outputs import RunDirectory
 from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage
 from mrv_service.run.verification_stage import verification_lines, verification_stage
+from mrv_service.store.claims import overlapping_claims
 from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
 from mrv_service.store.projects import get_project
 from mrv_service.store.runs import finish_run, set_stage, start_run
@@ -87,8 +91,8 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec(
         "models",
         ("plots", "activity_records", "soil_samples", "weather"),
-        ("model.", "soil.", "weather.", "verification."),
-        ("plot_results.csv",),
+        ("model.", "soil.", "weather.", "verification.", "accounting."),
+        ("plot_results.csv", "farmers.csv"),
         uses_seed=True,
         upstream="verification",
     ),
@@ -115,6 +119,8 @@ def _stage_inputs(
         deps["upstream"] = _stage_inputs(up, inputs, seed, env, detectors)
     if spec.name == "verification":
         deps["detectors"] = dict(detectors or {})
+    if spec.name == "models":
+        deps["methodology"] = definition_digest(inputs.project.methodology_id)
     deps["settings"] = {
         k: v
         for k, v in sorted(inputs.project.settings.items())
@@ -412,8 +418,23 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                     verdicts_file = tmp / "practice_verdicts.csv"
                     verdicts = pd.read_csv(verdicts_file) if verdicts_file.is_file() else None
                     outcome = models_stage(inputs, seed=seed, progress=advance("models"), verdicts=verdicts)
-                    outcome.per_plot.to_csv(tmp / "plot_results.csv", index=False)
+                    with session_scope(engine) as session:
+                        claims = overlapping_claims(session, get_project(session, project_name))
+                    applied = inputs.project.settings.get("accounting.application_date") or dt.date.today()
+                    acc = accounting_stage(
+                        inputs,
+                        outcome.vintages,
+                        claims,
+                        application_date=applied,
+                        crediting_month=int(inputs.project.settings["model.crediting_month"]),
+                        climate_zone=str(outcome.summary["ipcc_tier1"]["climate_zone"]),
+                    )
+                    outcome.per_plot.merge(acc.per_plot, on="plot_id", how="left").to_csv(
+                        tmp / "plot_results.csv", index=False
+                    )
+                    acc.farmers.to_csv(tmp / "farmers.csv", index=False)
                     summary.update(outcome.summary)
+                    summary["accounting"] = acc.summary
                     rc, t1 = outcome.summary["rothc"], outcome.summary["ipcc_tier1"]
                     mc, soil_total = rc["monte_carlo"], rc["soil"]["total_t_co2e"]
                     say(
@@ -442,6 +463,8 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                     )
                     for w in outcome.warnings:
                         say(f"WARNING     {w}")
+                    for line in accounting_lines(acc.summary):
+                        say(line)
             timings[spec.name] = time.perf_counter() - t
             stage_records[spec.name] = {
                 "inputs": deps,
@@ -524,6 +547,7 @@ def _short(summary: dict[str, Any]) -> dict[str, Any]:
         "total_delta_soc_t_co2e": rc.get("total_delta_soc_t_co2e"),
         "monte_carlo": rc.get("monte_carlo"),
         "usable_plot_dates": summary.get("imagery", {}).get("usable_plot_dates"),
+        "credited_t_co2e": summary.get("accounting", {}).get("credited_t_co2e"),
     }
 
 

@@ -46,10 +46,25 @@ def test_demo_runs_every_stage_and_a_second_run_changes_nothing(small_county, tm
         "flags.csv",
         "practice_verdicts.csv",
         "plot_results.csv",
+        "farmers.csv",
         "run_manifest.json",
         "run.log",
     ]
     assert all((out / f).is_file() for f in summary["outputs"])
+
+    # the methodology accounting: per vintage with its interval, plots and farmers add up to it
+    acc = summary["accounting"]
+    assert acc["methodology"] == {"id": "CMS-083-V01", "ministry_issued": False}
+    assert set(acc["vintages"]) == {"2024", "2025"}
+    for v in acc["vintages"].values():
+        assert v["net_interval"]["p5"] <= v["net"] <= v["net_interval"]["p95"]
+        assert v["buffer"] == 0.0  # CMS-083-V01: no buffer rule published (reconstructed: none)
+    plot_net = pd.read_csv(out / "plot_results.csv")["net_t_co2e"].sum()
+    assert plot_net == pytest.approx(acc["period"]["net"], abs=0.05)
+    assert pd.read_csv(out / "farmers.csv")["net_t_co2e"].sum() == pytest.approx(plot_net, abs=0.05)
+    blockers = [c["rule"] for c in acc["scheme_checks"] if c["status"] == "blocker"]
+    assert blockers == ["methodology_issued"]
+    assert "credited    vintage 2024" in first.output and "90 % interval" in first.output
 
     # verification: one flag row per flagged plot-season, counted in the summary
     flags = pd.read_csv(out / "flags.csv")
