@@ -185,6 +185,15 @@ SETTINGS: dict[str, SettingSpec] = {
             nullable=True,
         ),
         _spec(
+            "accounting.farmer_share",
+            "float",
+            None,
+            "share of each plot's net credit that goes to its farmer [0-1] (farmers.csv); default: none defined",
+            nullable=True,
+            low=0.0,
+            high=1.0,
+        ),
+        _spec(
             "verification.misclassification_draw",
             "bool",
             True,

@@ -42,7 +42,9 @@ __all__ = [
     "MIN_OBSERVATIONS",
     "SEVERITIES",
     "DETECTED_METHOD",
+    "VERIFICATION_RULES",
     "apply_decisions",
+    "apply_verification_rule",
     "date_flags",
     "green_cover_flags",
     "practice_flags",
@@ -275,3 +277,32 @@ def apply_decisions(
             harvest = (out["plot_id"].astype(str) == pid) & (year == yr) & (out["activity"] == "harvest")
             out.loc[harvest, "residue_fraction"] = np.nan
     return out, pd.DataFrame(changes, columns=["plot_id", "year", "practice", "logged", "used"])
+
+
+VERIFICATION_RULES = ("detected", "exclude", "discount")
+"""What a methodology does with a critically contradicted plot-season: model the detected
+practice, exclude the season's credit, or keep the claim at its probability (a discount)."""
+
+
+def apply_verification_rule(verdicts: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """Verdicts with ``keep`` set by the methodology's rule for critical contradictions.
+
+    ``detected``: unchanged (the models take the detected practice, :func:`apply_decisions`;
+    keep 1); ``exclude``: keep 0 (the caller also zeroes the season's credit); ``discount``: the
+    claim kept at one minus the probability of the detected class.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"status": ["critical", "verified"], "p_detected": [0.9, 0.95], "keep": [1.0, 0.97]})
+    >>> apply_verification_rule(v, "discount")["keep"].round(2).tolist()
+    [0.1, 0.97]
+    """
+    if rule not in VERIFICATION_RULES:
+        raise ValueError(f"verification rule {rule!r} is unknown; use one of {VERIFICATION_RULES}")
+    out = verdicts.copy()
+    crit = out["status"] == "critical"
+    if rule == "exclude":
+        out.loc[crit, "keep"] = 0.0
+    elif rule == "discount":
+        out.loc[crit, "keep"] = 1.0 - out.loc[crit, "p_detected"].astype(float)
+    return out

@@ -211,7 +211,8 @@ def accounting_stage(
             leakage.loc[{"plot": refused}] = 0.0
     per_plot, proj = account(removals, diff["total_t_co2e"], leakage, rules)
     farmer_of = dict(zip(ids, plots["farmer_id"].astype(str), strict=True))
-    farmers = by_farmer(per_plot, farmer_of, share=None)
+    share = project.settings.get("accounting.farmer_share")
+    farmers = by_farmer(per_plot, farmer_of, share=None if share is None else float(share))
     table = pd.DataFrame({"plot_id": ids})
     for y in years:
         table[f"net_t_co2e_{y}"] = per_plot["net"].sel(year=y).round(4).values

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from methodology.definition import load_definition
 from models import calibration, ipcc_tier1
 from models.chain import SoilCarbonParameters
 from models.estimate import add_model_error, interval, plot_estimates, project_estimates
@@ -47,7 +48,7 @@ from models.soil import initial_soc_stock
 from models.uncertainty import scenario_draws
 from models.units import C_TO_CO2
 from models.verification.credit import misclassification_draws
-from models.verification.reconcile import apply_decisions
+from models.verification.reconcile import apply_decisions, apply_verification_rule
 from models.weather import monthly_forcing
 from mrv_service.run.inputs import ProjectInputs
 from mrv_service.run.stages import assign_stations, check_models_ready, model_periods
@@ -124,9 +125,12 @@ def models_stage(
     project = inputs.project
     s = project.settings
     replaced = pd.DataFrame(columns=["plot_id", "year", "practice", "logged", "used"])
+    rule = load_definition(project.methodology_id).rule("verification_rule")["rule"]
     if verdicts is not None:
-        decided, replaced = apply_decisions(inputs.activities, verdicts)
-        inputs = dataclasses.replace(inputs, activities=decided)
+        verdicts = apply_verification_rule(verdicts, rule)
+        if rule == "detected":
+            decided, replaced = apply_decisions(inputs.activities, verdicts)
+            inputs = dataclasses.replace(inputs, activities=decided)
     check_models_ready(inputs)
     periods = model_periods(project)
     depth = float(s["model.depth_cm"])
@@ -215,6 +219,12 @@ def models_stage(
     err = xr.DataArray([_model_error(c, bool(ch)) for c, ch in zip(cats, changed.values, strict=True)], dims="plot",
                        coords={"plot": ids}, attrs={"units": "t C ha-1 yr-1"})  # fmt: skip
     misclassified = None
+    if verdicts is not None and rule == "exclude":
+        # excluded plot-seasons earn nothing whether or not the misclassification draw runs
+        out = verdicts[(verdicts["status"] == "critical") & verdicts["year"].isin(years)]
+        for pid, yr in zip(out["plot_id"].astype(str), out["year"].astype(int), strict=True):
+            if pid in ids:
+                raw.loc[{"plot": pid, "year": yr}] = 0.0
     if verdicts is not None and bool(s["verification.misclassification_draw"]):
         misclassified = misclassification_draws(
             verdicts, verdicts["keep"], ids, years, project.baseline_years, n_draws, seed + 1
@@ -363,6 +373,7 @@ def models_stage(
         },
         "by_practice": by_practice,
         "verified_credit": {
+            "rule_for_contradicted_seasons": rule,
             "verification": "used"
             if verdicts is not None
             else "not run (every logged practice taken as logged)",
