@@ -212,7 +212,8 @@ def account(
     project : dict
         Per vintage and over the period: removals (mean and 90 % interval), U90, deduction share
         and amount, buffer, emissions, leakage, net (mean and 90 % interval), ``excluded`` and
-        the reason; ``credited_t_co2e``: the net of vintages not excluded.
+        the reason; ``credited_t_co2e``: the net over the vintages (excluded removals count 0,
+        the emissions still count).
     """
     if removals.attrs.get("units") != "t CO2e":
         raise ModelInputError("removals must be in t CO2e (use soc_removals)")
@@ -305,7 +306,9 @@ def account(
         },
         "excluded": excluded_period,
         "excluded_reason": reason,
-        "credited_t_co2e": 0.0 if excluded_period else round(net_total, 3),
+        # excluded removals are already deducted in full (share 1): what remains is the emissions
+        # and leakage side, a net emission if positive, reported as it is
+        "credited_t_co2e": round(net_total, 3),
         "units": "t CO2e",
     }
     return per_plot, project

@@ -258,8 +258,8 @@ def accounting_lines(summary: dict[str, Any]) -> list[str]:
             f"{(v['u90'] or 0):.0%}) - buffer {v['buffer']:.0f} - emissions {v['emissions']:.1f} - leakage {v['leakage']:.0f}"
         )
     lines.append(
-        f"credited    {m['id']}: {summary['credited_t_co2e']:.0f} t CO2e over the vintages"
-        + (f" ({summary['excluded_reason']})" if summary["excluded"] else "")
+        f"credited    {m['id']}: {summary['credited_t_co2e']:.0f} t CO2e net over the vintages"
+        + (f"; removals excluded: {summary['excluded_reason']}" if summary["excluded"] else "")
     )
     for c in summary["scheme_checks"]:
         if c["status"] != "pass":
