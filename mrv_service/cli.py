@@ -11,7 +11,9 @@ from pathlib import Path
 import click
 
 from mrv_service import __version__
+from mrv_service.commands import document as document_cmd
 from mrv_service.commands import ingest as ingest_cmd
+from mrv_service.commands import methodology as methodology_cmd
 from mrv_service.commands import project as project_cmd
 from mrv_service.commands import rothc as rothc_cmd
 from mrv_service.commands import run as run_cmd
@@ -53,6 +55,8 @@ cli.add_command(project_cmd.group)
 cli.add_command(rothc_cmd.group)
 cli.add_command(verify_cmd.group)
 cli.add_command(sampling_cmd.group)
+cli.add_command(methodology_cmd.group)
+cli.add_command(document_cmd.document_command)
 
 
 cli.add_command(run_cmd.run_command)

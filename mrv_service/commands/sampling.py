@@ -23,7 +23,7 @@ import click
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MIN_SAMPLES_FOR_SD", "SUPPORT_AREA_M2", "design_project", "group"]
+__all__ = ["MIN_SAMPLES_FOR_SD", "SUPPORT_AREA_M2", "design_from_inputs", "design_project", "group"]
 
 SUPPORT_AREA_M2 = 100.0
 """Area one sample stands for [m2]: a sampling site is a composite of cores within about a
@@ -81,13 +81,7 @@ def design_project(
     models.errors.MRVError
         When the project has no plots or no soil sample covering the model depth.
     """
-    import numpy as np
-    import pandas as pd
-
-    from methodology.sampling import CV_ASSUMED, SamplingError, sample_points, sample_size, stratify
-    from models.soil import initial_soc_stock
     from mrv_service.run.inputs import load_project_inputs
-    from mrv_service.run.models_stage import practice_labels
     from mrv_service.store.db import init_db, make_engine, session_scope
 
     engine = make_engine(settings.database_url)
@@ -97,7 +91,37 @@ def design_project(
             inputs = load_project_inputs(session, project_name)
     finally:
         engine.dispose()
+    r = design_from_inputs(inputs, precision=precision, seed=seed, buffer_m=buffer_m)
+    out = Path(out_dir) if out_dir is not None else settings.output_dir / project_name / "sampling"
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, geojson_path = out / CSV_NAME, out / GEOJSON_NAME
+    r["table"].reset_index().to_csv(csv_path, index=False)
+    r["points_gdf"].to_file(geojson_path, driver="GeoJSON", engine="pyogrio")
+    r["csv"], r["geojson"] = csv_path, geojson_path
+    return r
+
+
+def design_from_inputs(
+    inputs, *, precision: float = 0.10, seed: int = 0, buffer_m: float = 10.0
+) -> dict[str, Any]:
+    """The sampling design of a project's inputs (:class:`mrv_service.run.inputs.ProjectInputs`),
+    computed without writing anything: the summary :func:`design_project` returns, with the
+    points as ``points_gdf`` (a GeoDataFrame) and without the file paths.
+
+    Raises
+    ------
+    models.errors.MRVError
+        When the project has no plots or no soil sample covering the model depth.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from methodology.sampling import CV_ASSUMED, SamplingError, sample_points, sample_size, stratify
+    from models.soil import initial_soc_stock
+    from mrv_service.run.models_stage import practice_labels
+
     project = inputs.project
+    project_name = project.name
     plots = inputs.plots
     if plots.empty:
         raise SamplingError(
@@ -181,11 +205,6 @@ def design_project(
         },
         index=per.index,
     )
-    out = Path(out_dir) if out_dir is not None else settings.output_dir / project_name / "sampling"
-    out.mkdir(parents=True, exist_ok=True)
-    csv_path, geojson_path = out / CSV_NAME, out / GEOJSON_NAME
-    table.reset_index().to_csv(csv_path, index=False)
-    points.to_file(geojson_path, driver="GeoJSON", engine="pyogrio")
     short = {s: int(n_h[s] - drawn[s]) for s in per.index if drawn[s] < n_h[s]}
     return {
         "project": project_name,
@@ -202,8 +221,8 @@ def design_project(
         "short": short,
         "seed": seed,
         "buffer_m": buffer_m,
-        "csv": csv_path,
-        "geojson": geojson_path,
+        "points_gdf": points,
+        "labels": labels,
     }
 
 

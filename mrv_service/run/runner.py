@@ -14,6 +14,9 @@ partial directory that replaces the output directory only when everything is wri
 ``plot_features.nc``        per-plot Sentinel-2 time series, Dataset(plot, time)
 ``run_manifest.json``       inputs (file and row hashes), code version, parameters, seed, times
 ``run.log``                 what the run did and every warning it met
+``pdd.*``                   the project design document: JSON (every number with its source),
+                            DOCX, HTML and ``figures/`` (:mod:`mrv_service.documents`)
+``reduction_report.*``      the emission-reduction accounting report for the project years
 ==========================  ===================================================================
 """
 
@@ -38,6 +41,7 @@ from methodology.definition import definition_digest
 from models.errors import MRVError
 from models.uncertainty import DEFAULT_SEED
 from mrv_service.config import Settings
+from mrv_service.documents import write_run_documents
 from mrv_service.run.accounting_stage import accounting_lines, accounting_stage
 from mrv_service.run.inputs import ProjectInputs, load_project_inputs
 from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, output_hashes
@@ -485,6 +489,16 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
             "timings_s": {k: round(v, 2) for k, v in timings.items()},
             "warnings": found,
         }
+        # the CCER documents (pdd.*, reduction_report.*) once the accounting exists (run or carried over)
+        documents: list[str] = []
+        if "accounting" in summary:
+            t = time.perf_counter()
+            documents = write_run_documents(tmp, inputs, summary, id_salt=env.id_salt)
+            say(
+                f"documents   {', '.join(d for d in documents if '/' not in d) or 'none written (see run.log)'}"
+            )
+            summary["run"]["timings_s"]["documents"] = round(time.perf_counter() - t, 2)
+        files += documents
         summary["outputs"] = ["summary.json", *files, "run_manifest.json", "run.log"]
         (tmp / "summary.json").write_text(
             json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
@@ -536,7 +550,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
 
 #: Summary sections each stage owns besides its own name.
 _SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "models": ("rothc", "ipcc_tier1", "weather", "soil", "verified_credit")
+    "models": ("rothc", "ipcc_tier1", "weather", "soil", "verified_credit", "by_practice", "accounting")
 }
 
 

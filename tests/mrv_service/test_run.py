@@ -124,7 +124,7 @@ def test_a_killed_run_leaves_the_previous_results_intact(loaded, tmp_path, sig):
     assert _run(loaded).exit_code == 0
     out_root = tmp_path / "out"
     out = out_root / P
-    published = {f.name: _sha(f) for f in out.iterdir()}
+    published = {str(f.relative_to(out)): _sha(f) for f in out.rglob("*") if f.is_file()}
 
     proc = _start_run(loaded, tmp_path)
     partial = _wait_for_partial(out_root, proc)
@@ -133,7 +133,8 @@ def test_a_killed_run_leaves_the_previous_results_intact(loaded, tmp_path, sig):
     text = proc.stdout.read().decode()
     proc.stdout.close()
     assert "Traceback" not in text
-    assert {f.name: _sha(f) for f in out.iterdir()} == published, text  # the last complete results
+    now = {str(f.relative_to(out)): _sha(f) for f in out.rglob("*") if f.is_file()}
+    assert now == published, text  # the last complete results (documents' figures/ included)
     runs = _runs(loaded)
     if sig == signal.SIGKILL:  # no chance to clean up: the partial dir and a "running" row stay
         assert partial.exists() and runs[-1][1] == "running"
