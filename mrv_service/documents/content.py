@@ -708,6 +708,38 @@ def hard_rule_num(b: Builder, definition: Any, field: str, unit: str) -> Num | N
     )
 
 
+def area_credit_cells(b: Builder, key: str, group: Any, rows_src: str) -> list[Num | None]:
+    """The area [ha] and credit [t CO2e] cells of a group of plots (``plot_results.csv`` rows)."""
+    return [
+        b.num(
+            f"{key}.area_ha",
+            group["area_ha"].sum(),
+            "ha",
+            rows_src + ", column area_ha",
+            None,
+            "sum_p A_p",
+            digits=4,
+        ),
+        b.num(
+            f"{key}.credited_t_co2e",
+            group["net_t_co2e"].sum(),
+            "t CO2e",
+            rows_src + ", column net_t_co2e",
+            None,
+            "sum_p C_p",
+            digits=3,
+        ),
+    ]
+
+
+def location_map_data(inputs: Any, plots: list[dict[str, Any]], county: str) -> dict[str, Any]:
+    """Figure data of the location map: the plots with their credit and area, and the county."""
+    props = {
+        pl["plot_id"]: {"credited_t_co2e": pl["credited_t_co2e"], "area_ha": pl["area_ha"]} for pl in plots
+    }
+    return {"plots_geojson": plots_geojson(inputs, props), "county": county}
+
+
 def count_num(
     b: Builder, key: str, value: Any, unit: str, inputs: str, equation: str | None = None
 ) -> Num | None:

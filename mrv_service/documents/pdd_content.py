@@ -34,10 +34,12 @@ from mrv_service.documents.content import (
     Builder,
     Num,
     RunFiles,
+    area_credit_cells,
     count_num,
     crediting_month,
     hard_rule_num,
     header,
+    location_map_data,
     param_num,
     plot_rows,
     plots_geojson,
@@ -405,24 +407,7 @@ def pdd_document(
                 practice_zh(base),
                 practice_zh(proj),
                 count_num(b, f"{k}.plots", len(g), "plots", rows_src),
-                b.num(
-                    f"{k}.area_ha",
-                    g["area_ha"].sum(),
-                    "ha",
-                    rows_src + ", column area_ha",
-                    None,
-                    "sum_p A_p",
-                    digits=4,
-                ),
-                b.num(
-                    f"{k}.credited_t_co2e",
-                    g["net_t_co2e"].sum(),
-                    "t CO2e",
-                    rows_src + ", column net_t_co2e",
-                    None,
-                    "sum_p C_p",
-                    digits=3,
-                ),
+                *area_credit_cells(b, k, g, rows_src),
             ]
         )
     rows.append(
@@ -471,24 +456,7 @@ def pdd_document(
                         rows_src + ", distinct farmer_id",
                     ),
                     count_num(b, f"{k}.plots", len(g), "plots", rows_src),
-                    b.num(
-                        f"{k}.area_ha",
-                        g["area_ha"].sum(),
-                        "ha",
-                        rows_src + ", column area_ha",
-                        None,
-                        "sum_p A_p",
-                        digits=4,
-                    ),
-                    b.num(
-                        f"{k}.credited_t_co2e",
-                        g["net_t_co2e"].sum(),
-                        "t CO2e",
-                        rows_src + ", column net_t_co2e",
-                        None,
-                        "sum_p C_p",
-                        digits=3,
-                    ),
+                    *area_credit_cells(b, k, g, rows_src),
                 ]
             )
         b.table(
@@ -1168,19 +1136,7 @@ def pdd_document(
             "values": b.values,
             "annexes": {"unverified_items": unverified, "blockers": []},
             "figure_data": {
-                "location_map": {
-                    "plots_geojson": plots_geojson(
-                        inputs,
-                        {
-                            pl["plot_id"]: {
-                                "credited_t_co2e": pl["credited_t_co2e"],
-                                "area_ha": pl["area_ha"],
-                            }
-                            for pl in plots
-                        },
-                    ),
-                    "county": county,
-                },
+                "location_map": location_map_data(inputs, plots, county),
                 "vintage_chart": vintage_chart_data(vintages),
                 "sampling_map": sampling_fig,
             },

@@ -33,9 +33,9 @@ from mrv_service.documents.content import (
     RunFiles,
     count_num,
     header,
+    location_map_data,
     param_num,
     plot_rows,
-    plots_geojson,
     practice_kind_zh,
     register_vintage,
     severity_zh,
@@ -842,19 +842,7 @@ def report_document(
             "annexes": {"unverified_items": unverified, "blockers": []},
             "figure_data": {
                 "vintage_chart": vintage_chart_data(vintages),
-                "location_map": {
-                    "plots_geojson": plots_geojson(
-                        inputs,
-                        {
-                            pl["plot_id"]: {
-                                "credited_t_co2e": pl["credited_t_co2e"],
-                                "area_ha": pl["area_ha"],
-                            }
-                            for pl in plots
-                        },
-                    ),
-                    "county": county,
-                },
+                "location_map": location_map_data(inputs, plots, county),
             },
         }
     )
