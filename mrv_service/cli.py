@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from mrv_service import __version__
+from mrv_service.commands import audit as audit_cmd
 from mrv_service.commands import document as document_cmd
 from mrv_service.commands import ingest as ingest_cmd
 from mrv_service.commands import methodology as methodology_cmd
@@ -19,6 +20,7 @@ from mrv_service.commands import rothc as rothc_cmd
 from mrv_service.commands import run as run_cmd
 from mrv_service.commands import sample as sample_cmd
 from mrv_service.commands import sampling as sampling_cmd
+from mrv_service.commands import users as users_cmd
 from mrv_service.commands import validate as validate_cmd
 from mrv_service.commands import verify as verify_cmd
 
@@ -57,10 +59,12 @@ cli.add_command(verify_cmd.group)
 cli.add_command(sampling_cmd.group)
 cli.add_command(methodology_cmd.group)
 cli.add_command(document_cmd.document_command)
+cli.add_command(users_cmd.group)
 
 
 cli.add_command(run_cmd.run_command)
 cli.add_command(validate_cmd.validate_command)
+cli.add_command(audit_cmd.group)
 
 
 @cli.command()

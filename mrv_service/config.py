@@ -12,6 +12,7 @@ the values it needs.
 | ``MRV_OUTPUT_DIR`` | where results and documents are written | ``./out`` |
 | ``MRV_SAMPLE_DIR`` | where ``mrv demo`` keeps the bundled sample county | ``<MRV_DATA_DIR>/sample/lishu`` |
 | ``MRV_ID_SALT`` | salt for hashing farmers' national ids | a fixed development salt |
+| ``MRV_AUDIT_KEY`` | server key signing the audit trail (HMAC-SHA256) | a fixed development key (warned about) |
 | ``MRV_STAC_API_KEY`` | API key of a commercial STAC API (never stored with a project) | none |
 | ``MRV_STAC_API_KEY_HEADER`` | HTTP header that carries it | ``Authorization`` (as ``Bearer KEY``) |
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 
 PREFIX = "MRV_"
 DEV_ID_SALT = "mrv-development-salt-change-me"
+DEV_AUDIT_KEY = "mrv-development-audit-key-change-me"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Settings:
     """Where the bundled sample county lives."""
     id_salt: str = dataclasses.field(repr=False)
     """Salt for hashing national ids (set a secret one in production)."""
+    audit_key: str = dataclasses.field(default=DEV_AUDIT_KEY, repr=False)
+    """Server key signing the audit trail (set a secret one in production)."""
     stac_api_key: str | None = dataclasses.field(default=None, repr=False)
     """API key of a commercial STAC API; only from the environment, never stored."""
     stac_api_key_header: str = "Authorization"
@@ -75,6 +79,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         output_dir=Path(env.get(PREFIX + "OUTPUT_DIR", "out")).absolute(),
         sample_dir=Path(env.get(PREFIX + "SAMPLE_DIR") or data_dir / "sample" / "lishu").absolute(),
         id_salt=env.get(PREFIX + "ID_SALT", DEV_ID_SALT),
+        audit_key=env.get(PREFIX + "AUDIT_KEY") or DEV_AUDIT_KEY,
         stac_api_key=env.get(PREFIX + "STAC_API_KEY") or None,
         stac_api_key_header=env.get(PREFIX + "STAC_API_KEY_HEADER") or "Authorization",
     )

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import MRVError
+from mrv_service.store.audit import append
 from mrv_service.store.locks import lock_project
 from mrv_service.store.models import Project, Upload
 
@@ -294,6 +295,32 @@ def record_upload(session: Session, project: Project, report: UploadReport) -> U
     return upload
 
 
+def _audit_upload(session: Session, project: Project, report: UploadReport) -> None:
+    """Append the upload to the audit trail (in the upload's transaction, before its commit)."""
+    append(
+        session,
+        action="upload",
+        actor=report.uploaded_by or "unknown",
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        payload={
+            "upload_id": report.upload_id,
+            "kind": report.kind,
+            "file": report.file,
+            "sha256": report.sha256,
+            "status": report.status,
+            "rows_total": report.rows_total,
+            "rows_accepted": report.rows_accepted,
+            "rows_rejected": report.rows_rejected,
+            "records": {
+                "inserted": report.inserted,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+            },
+        },
+    )
+
+
 def finish_upload(
     session: Session, project: Project, report: UploadReport, upload: Upload | None = None
 ) -> None:
@@ -312,6 +339,7 @@ def finish_upload(
         report.status = REJECTED
         report.inserted = report.updated = report.unchanged = 0
         record_upload(session, project, report)
+        _audit_upload(session, project, report)
         session.commit()
         raise IngestError(report)
     if upload is not None:
@@ -323,4 +351,5 @@ def finish_upload(
         upload.rows_total, upload.rows_accepted = report.rows_total, report.rows_accepted
         upload.rows_rejected, upload.rows_warned = report.rows_rejected, report.rows_warned
         upload.report = report.to_dict()
+    _audit_upload(session, project, report)
     session.commit()

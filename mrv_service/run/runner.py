@@ -49,6 +49,7 @@ from mrv_service.run.models_stage import models_stage
 from mrv_service.run.outputs import RunDirectory
 from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage
 from mrv_service.run.verification_stage import verification_lines, verification_stage
+from mrv_service.store.audit import append_for_project
 from mrv_service.store.claims import overlapping_claims
 from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
 from mrv_service.store.projects import get_project
@@ -543,6 +544,19 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
         with session_scope(engine) as session:
             replace_run_flags(session, run, pd.read_csv(flags_file, dtype={"plot_id": str}))
     with session_scope(engine) as session:
+        if documents:
+            # one transaction: the documents issued and the run finished
+            append_for_project(
+                session,
+                run.project_id,
+                action="document_issued",
+                actor="cli",
+                payload={
+                    "run_id": run.id,
+                    "out_dir": str(out.final),
+                    "documents": {d: manifest["outputs"].get(d) for d in documents if "/" not in d},
+                },
+            )
         finish_run(session, run, ok=True, timings=timings, summary=_short(summary))
     echo(f"written     {out.final} ({', '.join(summary['outputs'])})")
     return summary

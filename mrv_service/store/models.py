@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -45,6 +46,10 @@ __all__ = [
     "Run",
     "VerificationFlag",
     "Detector",
+    "ROLES",
+    "User",
+    "ApiToken",
+    "AuditEntry",
 ]
 
 NAMING_CONVENTION = {
@@ -77,6 +82,7 @@ class Organisation(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
     projects: Mapped[list[Project]] = relationship(back_populates="organisation")
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
 
 
 class Project(Base):
@@ -427,3 +433,77 @@ class Detector(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     """Whether it is the detector in use for its (project, practice)."""
+
+
+ROLES = ("admin", "developer", "agronomist", "viewer")
+"""The roles of a user: ``admin`` (everything in its organisation), ``developer`` (uploads, runs,
+documents), ``agronomist`` (reads, reviews), ``viewer`` (reads)."""
+
+
+class User(Base):
+    """A person (or machine) of one organisation, with one role (:data:`ROLES`)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("ix_users_organisation_id", "organisation_id"),
+        CheckConstraint("role IN ('admin', 'developer', 'agronomist', 'viewer')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    """``admin``, ``developer``, ``agronomist`` or ``viewer``."""
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    """argon2id hash of the password (pages); None for token-only users."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users")
+
+
+class ApiToken(Base):
+    """An API token of a user, kept only as its SHA-256 (the token itself is shown once)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    """hex SHA-256 of the token."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(Base):
+    """One entry of the hash-chained audit trail (see :mod:`mrv_service.store.audit`).
+
+    Entries are only appended: ``seq`` counts 1, 2, 3, ... without gaps over the whole log,
+    ``prev_sha256`` is the previous entry's ``entry_sha256`` (64 zeros for the first), and
+    ``entry_sha256`` is the SHA-256 of the canonical JSON of seq, prev_sha256, created_at,
+    actor, action, organisation_id, project_id and payload; ``signature`` is its HMAC-SHA256
+    with the server key (``MRV_AUDIT_KEY``). No foreign key on ``project_id``: an entry outlives
+    a deleted project.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_organisation_id_seq", "organisation_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    """The organisation the entry belongs to; None for a system entry (an organisation with
+    entries cannot be deleted: the log is never shortened)."""
+    project_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    """``upload``, ``run_started``, ``run_finished``, ``run_failed``, ``review``,
+    ``setting_change``, ``document_issued``, ..."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What happened, as canonical JSON data (hashed as stored)."""
+    created_at: Mapped[str] = mapped_column(String(40))
+    """ISO 8601 with time zone, as hashed (text, so it reads back byte for byte)."""
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    entry_sha256: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(64))
+    """hex HMAC-SHA256 of ``entry_sha256`` with the server key."""

@@ -20,6 +20,7 @@ from mrv_service.project_settings import (
     unset_setting,
     validate_settings,
 )
+from mrv_service.store.audit import append
 from mrv_service.store.db import begin_write
 from mrv_service.store.models import (
     ActivityRecord,
@@ -313,14 +314,23 @@ def ensure_project_from_json(
 
 
 def update_project_settings(
-    session: Session, name: str, changes: Mapping[str, Any], *, unset: Iterable[str] = ()
+    session: Session,
+    name: str,
+    changes: Mapping[str, Any],
+    *,
+    unset: Iterable[str] = (),
+    actor: str = "cli",
 ) -> dict[str, Any]:
     """Set (already parsed) and unset run settings of a project; returns its stored settings.
+
+    The change is appended to the audit trail (``setting_change``, by ``actor``) in the same
+    transaction (flushed; the caller commits).
 
     Raises
     ------
     ProjectNotFoundError, mrv_service.project_settings.ProjectSettingsError
     """
+    unset = list(unset)
     begin_write(session)
     project = get_project(session, name)
     settings = dict(project.settings or {})
@@ -330,6 +340,14 @@ def update_project_settings(
         settings = set_setting(settings, key, value)
     project.settings = settings
     session.flush()
+    append(
+        session,
+        action="setting_change",
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        payload={"set": dict(changes), "unset": sorted(unset)},
+    )
     log.info("project %r settings: set %r, unset %r", name, sorted(changes), sorted(unset))
     return settings
 

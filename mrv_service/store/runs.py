@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.errors import MRVError
+from mrv_service.store.audit import append_for_project
 from mrv_service.store.db import begin_write
 from mrv_service.store.models import Project, Run
 
@@ -57,9 +58,18 @@ def _stale(run: Run) -> bool:
 
 
 def start_run(
-    session: Session, project: Project, *, stages: Sequence[str], seed: int | None, out_dir: str
+    session: Session,
+    project: Project,
+    *,
+    stages: Sequence[str],
+    seed: int | None,
+    out_dir: str,
+    actor: str = "cli",
 ) -> Run:
     """Register a running run of ``project`` (committed) or refuse if one is in progress.
+
+    The start is appended to the audit trail (``run_started``, by ``actor``) in the same
+    transaction.
 
     Raises
     ------
@@ -82,6 +92,14 @@ def start_run(
         )
         session.add(run)
         try:
+            session.flush()
+            append_for_project(
+                session,
+                project.id,
+                action="run_started",
+                actor=actor,
+                payload={"run_id": run.id, "stages": list(stages), "seed": seed, "out_dir": out_dir},
+            )
             session.commit()
             log.info("run %r of project %r started (stages %r)", run.id, project.name, list(stages))
             return run
@@ -103,6 +121,13 @@ def start_run(
                     error=f"process {other.pid} on {other.hostname} ended without finishing the run "
                     f"(found by run of pid {os.getpid()}); its outputs were not published",
                 )
+            )
+            append_for_project(
+                session,
+                project.id,
+                action="run_failed",
+                actor="system",
+                payload={"run_id": other.id, "status": FAILED, "error": "process ended without finishing"},
             )
             session.commit()
             log.warning(
@@ -133,8 +158,22 @@ def finish_run(
     timings: dict[str, float],
     summary: dict[str, Any] | None = None,
     error: str | None = None,
+    actor: str = "cli",
 ) -> None:
-    """Mark a run succeeded or failed with its timings, summary or error (committed)."""
+    """Mark a run succeeded or failed with its timings, summary or error (committed), and
+    append ``run_finished`` or ``run_failed`` to the audit trail in the same transaction."""
+    append_for_project(
+        session,
+        run.project_id,
+        action="run_finished" if ok else "run_failed",
+        actor=actor,
+        payload={
+            "run_id": run.id,
+            "status": SUCCEEDED if ok else FAILED,
+            "timings_s": {k: round(float(v), 3) for k, v in timings.items()},
+            "error": error,
+        },
+    )
     session.execute(
         update(Run)
         .where(Run.id == run.id)
