@@ -20,6 +20,7 @@ from mrv_service.commands import rothc as rothc_cmd
 from mrv_service.commands import run as run_cmd
 from mrv_service.commands import sample as sample_cmd
 from mrv_service.commands import sampling as sampling_cmd
+from mrv_service.commands import serve as serve_cmd
 from mrv_service.commands import users as users_cmd
 from mrv_service.commands import validate as validate_cmd
 from mrv_service.commands import verify as verify_cmd
@@ -60,6 +61,7 @@ cli.add_command(sampling_cmd.group)
 cli.add_command(methodology_cmd.group)
 cli.add_command(document_cmd.document_command)
 cli.add_command(users_cmd.group)
+cli.add_command(serve_cmd.serve_command)
 
 
 cli.add_command(run_cmd.run_command)

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Flask, send_from_directory
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from mrv_service.api import auth, db
 from mrv_service.api.errors import ErrorSchema, register_error_handlers
@@ -28,6 +29,19 @@ MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 """Largest request body accepted [bytes] (uploads of plots, logs, soil, weather files)."""
 
 API_PREFIX = "/api/v1"
+
+
+MAX_ID = 2**62
+"""Largest id a path accepts (``<int:...>``): larger ones are 404 by routing, never an integer
+overflow in the database (SQLite and PostgreSQL integers are 64-bit)."""
+
+
+class IdConverter(IntegerConverter):
+    """Flask's ``int`` converter bounded to 0..:data:`MAX_ID` (documented as the parameter's
+    ``maximum`` in the OpenAPI document)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 class MrvApi(Api):
@@ -84,6 +98,7 @@ def create_app(settings: Settings | None = None, config: Mapping[str, Any] | Non
     )
     if config:
         app.config.update(config)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.extensions["mrv"] = {"settings": settings}
 
     engine = make_engine(settings.database_url)
@@ -95,6 +110,18 @@ def create_app(settings: Settings | None = None, config: Mapping[str, Any] | Non
 
     for module in (organisations, projects, plots):
         api.register_blueprint(module.blp)
+    from mrv_service.api import audit as audit_api
+    from mrv_service.api import flags, records, uploads
+
+    for module in (uploads, records, flags, audit_api):
+        api.register_blueprint(module.blp)
+    from mrv_service.api import results as results_api
+    from mrv_service.api import runs as runs_api
+    from mrv_service.api.jobs import recover_stale_runs
+
+    for module in (runs_api, results_api):
+        api.register_blueprint(module.blp)
+    recover_stale_runs(engine)  # runs left "running" by a killed worker or server: failed
 
     @app.get(f"{API_PREFIX}/docs/assets/<path:filename>")
     def swagger_ui_assets(filename: str):

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-__all__ = ["PageArgsSchema", "OrganisationSchema", "ProjectSchema", "ProjectPageSchema", "UserSchema"]
+__all__ = [
+    "UtcDateTime",
+    "PageArgsSchema",
+    "OrganisationSchema",
+    "ProjectSchema",
+    "ProjectPageSchema",
+    "UserSchema",
+]
 
 MAX_LIMIT = 1000
+
+
+class UtcDateTime(fields.DateTime):
+    """An RFC 3339 ``date-time`` with its offset: the store's times are UTC, and SQLite returns
+    them without their zone (a naive time is not a valid OpenAPI ``date-time``)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class PageArgsSchema(Schema):
@@ -28,7 +47,7 @@ class PageArgsSchema(Schema):
 class OrganisationSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
+    created_at = UtcDateTime(required=True)
 
 
 class UserSchema(Schema):
@@ -52,7 +71,7 @@ class ProjectSchema(Schema):
         keys=fields.String(),
         metadata={"description": "The run settings set for the project (unset keys take their defaults)."},
     )
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class ProjectPageSchema(Schema):

@@ -53,7 +53,7 @@ from mrv_service.store.audit import append_for_project
 from mrv_service.store.claims import overlapping_claims
 from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
 from mrv_service.store.projects import get_project
-from mrv_service.store.runs import finish_run, set_stage, start_run
+from mrv_service.store.runs import adopt_run, finish_run, set_stage, start_run
 from mrv_service.store.verification import replace_run_flags
 from mrv_service.verify.files import load_detector_set
 
@@ -219,6 +219,7 @@ def run_project(
     progress: Callable[[str], Any] | None = None,
     echo: Echo = lambda _msg: None,
     stop: threading.Event | None = None,
+    run_id: int | None = None,
 ) -> dict[str, Any]:
     """Run the selected stages of a project and publish its outputs.
 
@@ -259,6 +260,10 @@ def run_project(
         When another run of the project is in progress.
     RunInterruptedError
         When ``stop`` was set (nothing is published).
+
+    ``run_id``: a run already registered (running) by :func:`~mrv_service.store.runs.start_run`
+    elsewhere (the API server, which answers with its id before the run starts on a worker); this
+    process takes it over instead of registering a new one.
     """
     selected = list(STAGE_NAMES if not stages else dict.fromkeys(stages))
     unknown = [s for s in selected if s not in STAGE_NAMES]
@@ -272,7 +277,10 @@ def run_project(
         with session_scope(engine) as session:
             begin_write(session)
             project = get_project(session, project_name)
-            run = start_run(session, project, stages=selected, seed=seed, out_dir=str(out.final))
+            if run_id is None:
+                run = start_run(session, project, stages=selected, seed=seed, out_dir=str(out.final))
+            else:
+                run = adopt_run(session, project, run_id)
         try:
             summary = _execute(env, engine, run, project_name, out, selected, seed, progress, echo, stop)
         except BaseException as exc:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -342,6 +343,10 @@ class Run(Base):
     """Wall time per stage [s]."""
     error: Mapped[str | None] = mapped_column(Text)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    percentage: Mapped[float | None] = mapped_column(Float)
+    """How far the run is [0-100] (reported by a run started over the API)."""
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Set to stop the run at its next safe point (``DELETE`` of the run over the API)."""
 
 
 class VerificationFlag(Base):

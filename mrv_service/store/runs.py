@@ -25,7 +25,16 @@ from mrv_service.store.audit import append_for_project
 from mrv_service.store.db import begin_write
 from mrv_service.store.models import Project, Run
 
-__all__ = ["RunInProgressError", "start_run", "set_stage", "finish_run", "latest_run", "RUNNING"]
+__all__ = [
+    "RunInProgressError",
+    "start_run",
+    "adopt_run",
+    "fail_if_stale",
+    "set_stage",
+    "finish_run",
+    "latest_run",
+    "RUNNING",
+]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +151,55 @@ def start_run(
             "wait for it to finish, or stop that process first"
         )
     raise RunInProgressError(f"could not register a run of project {project.name!r}; try again")
+
+
+def adopt_run(session: Session, project: Project, run_id: int) -> Run:
+    """Take over a run registered by :func:`start_run` in another process (the API server): the
+    run is recorded as this process's (pid, host), so that its death is found (committed).
+
+    Raises
+    ------
+    RunInProgressError
+        When run ``run_id`` is not a running run of ``project`` (it failed or was cancelled).
+    """
+    begin_write(session)
+    run = session.get(Run, run_id)
+    if run is None or run.project_id != project.id or run.status != RUNNING:
+        session.rollback()
+        raise RunInProgressError(f"run {run_id} of project {project.name!r} is not waiting to run")
+    run.pid = os.getpid()
+    run.hostname = socket.gethostname()
+    session.commit()
+    return run
+
+
+def fail_if_stale(session: Session, run: Run) -> bool:
+    """Mark ``run`` failed when it is running but its process (on this host) is gone (committed);
+    True when it did. Its outputs were never published, so the previous results are unchanged."""
+    if run.status != RUNNING or not _stale(run):
+        return False
+    begin_write(session)
+    done = session.execute(
+        update(Run)
+        .where(Run.id == run.id, Run.status == RUNNING, Run.pid == run.pid)
+        .values(
+            status=FAILED,
+            finished_at=_now(),
+            error=f"process {run.pid} on {run.hostname} ended without finishing the run "
+            "(found on a status check); its outputs were not published",
+        )
+    ).rowcount
+    if done:
+        append_for_project(
+            session,
+            run.project_id,
+            action="run_failed",
+            actor="system",
+            payload={"run_id": run.id, "status": FAILED, "error": "process ended without finishing"},
+        )
+    session.commit()
+    session.refresh(run)
+    return bool(done)
 
 
 def set_stage(session: Session, run: Run, stage: str) -> None:

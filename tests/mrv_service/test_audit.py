@@ -312,11 +312,11 @@ def test_migration_0005_round_trip(engine, logged):
     from mrv_service.store.db import alembic_config, current_revision, init_db
     from mrv_service.store.models import Base
 
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     cfg = alembic_config(engine)
     command.downgrade(cfg, "0004")
     assert "audit_entries" not in sa.inspect(engine).get_table_names()
-    assert init_db(engine) == "0005" == current_revision(engine)
+    assert init_db(engine) == "0006" == current_revision(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     assert _verify(engine).n_entries == 0

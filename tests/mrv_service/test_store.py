@@ -25,7 +25,7 @@ from tests.mrv_service.conftest import DATA, PROJECT_JSON
 
 
 def test_migrations_create_exactly_the_models(engine):
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -44,8 +44,8 @@ def test_migrations_create_exactly_the_models(engine):
 
 
 def test_init_db_is_idempotent(engine):
-    assert init_db(engine) == "0005"
-    assert current_revision(engine) == "0005"
+    assert init_db(engine) == "0006"
+    assert current_revision(engine) == "0006"
 
 
 def test_in_memory_sqlite_needs_no_setup():
