@@ -732,6 +732,17 @@ def area_credit_cells(b: Builder, key: str, group: Any, rows_src: str) -> list[N
     ]
 
 
+def unverified_table(b: Builder, blocks: list, unverified: list[dict[str, Any]]) -> None:
+    """The annex table of the definition's items not read in official text (both documents)."""
+    b.table(
+        blocks,
+        "未经官方原文核实的方法学条目",
+        "Methodology items not verified in official text",
+        ["条目 Item (key path)", "核实状态 Status", "来源 Source"],
+        [[u["path"], status_zh(u["status"]), u["source"]] for u in unverified],
+    )
+
+
 def location_map_data(inputs: Any, plots: list[dict[str, Any]], county: str) -> dict[str, Any]:
     """Figure data of the location map: the plots with their credit and area, and the county."""
     props = {

@@ -49,6 +49,7 @@ from mrv_service.documents.content import (
     status_zh,
     unit_text,
     unverified_items,
+    unverified_table,
     vintage_chart_data,
     vintage_rows,
 )
@@ -1120,13 +1121,7 @@ def pdd_document(
         "下列方法学定义中的条目未在官方原文中读到：二手来源 (secondary) 指仅见于第三方转述，推断重构 (reconstructed) 指本服务的推断或选择。"
         "在据以核证减排量之前，应以官方文本核对。",
     )
-    b.table(
-        blocks,
-        "未经官方原文核实的方法学条目",
-        "Methodology items not verified in official text",
-        ["条目 Item (key path)", "核实状态 Status", "来源 Source"],
-        [[u["path"], status_zh(u["status"]), u["source"]] for u in unverified],
-    )
+    unverified_table(b, blocks, unverified)
 
     doc.update(
         {

@@ -43,6 +43,7 @@ from mrv_service.documents.content import (
     status_zh,
     unit_text,
     unverified_items,
+    unverified_table,
     vintage_chart_data,
     vintage_rows,
 )
@@ -825,13 +826,7 @@ def report_document(
     unverified = unverified_items(definition)
     blocks = _section(b, "annex_unverified")
     b.para(blocks, "下列方法学定义中的条目未在官方原文中读到，在据以核证减排量之前应以官方文本核对。")
-    b.table(
-        blocks,
-        "未经官方原文核实的方法学条目",
-        "Methodology items not verified in official text",
-        ["条目 Item (key path)", "核实状态 Status", "来源 Source"],
-        [[x["path"], status_zh(x["status"]), x["source"]] for x in unverified],
-    )
+    unverified_table(b, blocks, unverified)
     county = p.region.get("county") or ""
     doc.update(
         {
