@@ -106,9 +106,9 @@ def create_app(settings: Settings | None = None, config: Mapping[str, Any] | Non
     db.init_app(app, engine)
 
     api = MrvApi(app)
-    from mrv_service.api import organisations, plots, projects
+    from mrv_service.api import organisations, plots, projects, users
 
-    for module in (organisations, projects, plots):
+    for module in (organisations, users, projects, plots):
         api.register_blueprint(module.blp)
     from mrv_service.api import audit as audit_api
     from mrv_service.api import flags, records, uploads

@@ -15,7 +15,7 @@ from flask import current_app, g, request
 
 from mrv_service.api.db import db_session
 from mrv_service.api.errors import ApiError
-from mrv_service.store.users import user_for_token
+from mrv_service.store.users import token_holder
 
 __all__ = ["Caller", "PERMISSIONS", "authenticate", "require", "current_user"]
 
@@ -38,6 +38,8 @@ class Caller:
     organisation_id: int
     email: str
     role: str
+    token_id: int
+    """The API token of this request (a request cannot revoke it: see ``DELETE /tokens``)."""
 
 
 def current_user() -> Caller:
@@ -61,10 +63,11 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "No API token was given.", field="Authorization")
-    user = user_for_token(db_session(), token.strip())
-    if user is None:
+    found = token_holder(db_session(), token.strip())
+    if found is None:
         raise ApiError(401, "The API token is unknown or revoked.", field="Authorization")
-    g.user = Caller(user.id, user.organisation_id, user.email, user.role)
+    user, token_id = found
+    g.user = Caller(user.id, user.organisation_id, user.email, user.role, token_id)
 
 
 def require(permission: str) -> Callable:

@@ -8,10 +8,10 @@ from flask_smorest import Blueprint
 from mrv_service.api.auth import current_user, require
 from mrv_service.api.db import db_session
 from mrv_service.api.errors import ApiError
-from mrv_service.api.schemas import OrganisationSchema, UserSchema
+from mrv_service.api.schemas import OrganisationSchema
 from mrv_service.store.models import Organisation
 
-blp = Blueprint("organisations", __name__, url_prefix="/api/v1", description="Your organisation and user.")
+blp = Blueprint("organisations", __name__, url_prefix="/api/v1", description="Your organisation.")
 
 
 def _own(organisation_id: int) -> Organisation:
@@ -39,13 +39,3 @@ class OrganisationById(MethodView):
     def get(self, organisation_id: int):
         """An organisation by id: only one's own (any other id is 404)."""
         return _own(organisation_id)
-
-
-@blp.route("/users/me")
-class Me(MethodView):
-    @blp.response(200, UserSchema)
-    @require("read")
-    def get(self):
-        """The caller."""
-        u = current_user()
-        return {"id": u.user_id, "email": u.email, "role": u.role, "organisation_id": u.organisation_id}

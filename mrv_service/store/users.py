@@ -26,11 +26,19 @@ __all__ = [
     "create_user",
     "create_token",
     "user_for_token",
+    "token_holder",
+    "list_users",
+    "user_in_organisation",
+    "list_tokens",
+    "revoke_token",
     "hash_password",
     "verify_password",
 ]
 
 log = logging.getLogger(__name__)
+
+MIN_PASSWORD = 10
+"""Shortest password accepted [characters] (NIST SP 800-63B §5.1.1.2 asks for at least 8)."""
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -52,8 +60,13 @@ def create_token(session: Session, user: User) -> str:
     return token
 
 
-def create_user(session: Session, org_name: str, email: str, role: str) -> tuple[User, str]:
+def create_user(
+    session: Session, org_name: str, email: str, role: str, password: str | None = None
+) -> tuple[User, str]:
     """Create a user of organisation ``org_name`` (created when absent) and a first API token.
+
+    ``password`` (for the pages' sign-in; at least :data:`MIN_PASSWORD` characters) is kept
+    only as its argon2id hash; without it the user signs in with tokens only.
 
     Returns
     -------
@@ -73,11 +86,18 @@ def create_user(session: Session, org_name: str, email: str, role: str) -> tuple
         raise UserError(f"e-mail {email!r} is not an address such as name@example.org")
     if not org_name or not org_name.strip() or len(org_name) > 200:
         raise UserError("the organisation name must be a text of 1-200 characters")
+    if password is not None and not MIN_PASSWORD <= len(password) <= 1024:
+        raise UserError(f"the password must have {MIN_PASSWORD} to 1024 characters")
     begin_write(session)
     if session.scalars(select(User).where(User.email == email)).one_or_none() is not None:
         raise UserError(f"a user with e-mail {email!r} exists already; use another address")
     org = get_or_create_organisation(session, org_name.strip())
-    user = User(organisation_id=org.id, email=email, role=role)
+    user = User(
+        organisation_id=org.id,
+        email=email,
+        role=role,
+        password_hash=None if password is None else hash_password(password),
+    )
     session.add(user)
     session.flush()
     token = create_token(session, user)
@@ -87,14 +107,50 @@ def create_user(session: Session, org_name: str, email: str, role: str) -> tuple
 
 def user_for_token(session: Session, token: str) -> User | None:
     """The user whose unrevoked API token is ``token``; None for an unknown or revoked one."""
+    found = token_holder(session, token)
+    return None if found is None else found[0]
+
+
+def token_holder(session: Session, token: str) -> tuple[User, int] | None:
+    """(user, token id) of the unrevoked API token ``token``; None for an unknown or revoked one."""
     if not token:
         return None
     stmt = (
-        select(User)
+        select(User, ApiToken.id)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_sha256 == token_sha256(token), ApiToken.revoked.is_(False))
     )
-    return session.scalars(stmt).one_or_none()
+    row = session.execute(stmt).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def list_users(session: Session, organisation_id: int, limit: int, after: int | None = None) -> list[User]:
+    """Users of one organisation by id, at most ``limit`` after id ``after``."""
+    stmt = select(User).where(User.organisation_id == organisation_id)
+    if after is not None:
+        stmt = stmt.where(User.id > after)
+    return list(session.scalars(stmt.order_by(User.id).limit(limit)))
+
+
+def user_in_organisation(session: Session, organisation_id: int, user_id: int) -> User | None:
+    """User ``user_id`` when it belongs to ``organisation_id`` (else None: tenants never meet)."""
+    return session.scalars(
+        select(User).where(User.id == user_id, User.organisation_id == organisation_id)
+    ).one_or_none()
+
+
+def list_tokens(session: Session, user_id: int) -> list[ApiToken]:
+    """The API tokens of a user (their hashes never leave the store), oldest first."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, token: ApiToken) -> bool:
+    """Revoke ``token`` (flushed); False when it was revoked already (revoking is idempotent)."""
+    if token.revoked:
+        return False
+    token.revoked = True
+    session.flush()
+    return True
 
 
 def hash_password(password: str) -> str:
