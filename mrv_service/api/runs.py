@@ -2,7 +2,9 @@
 
 A run is registered in the request (so a second concurrent run of the project is refused with
 409 at once) and executed by a Dask worker (:mod:`mrv_service.api.jobs`). A run whose process was
-killed is marked failed when its status is read (and when the service starts).
+killed is marked failed when its status is read (and when the service starts): at once when it ran
+on the server's host, after :data:`~mrv_service.store.runs.STALE_AFTER_S` without a heartbeat
+when it ran on another host (a scheduler given by ``MRV_DASK_SCHEDULER``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ class RunSchema(Schema):
     seed = fields.Integer(allow_none=True)
     cancel_requested = fields.Boolean()
     started_at = UtcDateTime(allow_none=True)
+    heartbeat_at = UtcDateTime(
+        allow_none=True,
+        metadata={"description": "Last sign of life of the worker executing the run (null while queued)."},
+    )
     finished_at = UtcDateTime(allow_none=True)
     timings = fields.Dict(keys=fields.String(), metadata={"description": "Wall time per stage [s]."})
     error = fields.String(allow_none=True)

@@ -53,7 +53,7 @@ from mrv_service.store.audit import append_for_project
 from mrv_service.store.claims import overlapping_claims
 from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
 from mrv_service.store.projects import get_project
-from mrv_service.store.runs import adopt_run, finish_run, set_stage, start_run
+from mrv_service.store.runs import adopt_run, finish_run, heartbeat, set_stage, start_run
 from mrv_service.store.verification import replace_run_flags
 from mrv_service.verify.files import load_detector_set
 
@@ -282,7 +282,8 @@ def run_project(
             else:
                 run = adopt_run(session, project, run_id)
         try:
-            summary = _execute(env, engine, run, project_name, out, selected, seed, progress, echo, stop)
+            with heartbeat(engine, run.id):
+                summary = _execute(env, engine, run, project_name, out, selected, seed, progress, echo, stop)
         except BaseException as exc:
             out.discard()
             interrupted = isinstance(exc, KeyboardInterrupt | SystemExit | RunInterruptedError)

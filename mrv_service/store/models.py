@@ -347,6 +347,9 @@ class Run(Base):
     """How far the run is [0-100] (reported by a run started over the API)."""
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """Set to stop the run at its next safe point (``DELETE`` of the run over the API)."""
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """Last sign of life of the process executing the run (None until one takes it over); see
+    :func:`mrv_service.store.runs.heartbeat`."""
 
 
 class VerificationFlag(Base):

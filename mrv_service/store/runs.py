@@ -3,17 +3,21 @@
 A run is ``running`` from :func:`start_run` to :func:`finish_run`. The partial unique index
 ``uq_runs_project_running`` lets the database refuse a second running run of the same project
 (SQLite and PostgreSQL alike). A run whose process died (killed, machine restarted) would block
-its project for ever; :func:`start_run` therefore checks the recorded process: when it ran on this
-host and no longer exists, the stale run is marked ``failed`` and the new run proceeds.
+its project for ever; :func:`start_run` therefore checks the recorded process: a run is stale
+when it ran on this host and its process no longer exists, or (any host: a Dask worker elsewhere)
+when its :func:`heartbeat` stopped more than :data:`STALE_AFTER_S` ago. A stale run is marked
+``failed`` and the new run proceeds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import socket
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -34,6 +38,9 @@ __all__ = [
     "finish_run",
     "latest_run",
     "RUNNING",
+    "heartbeat",
+    "HEARTBEAT_INTERVAL_S",
+    "STALE_AFTER_S",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,9 +68,58 @@ def _process_alive(pid: int | None) -> bool:
     return True
 
 
-def _stale(run: Run) -> bool:
-    """A running run whose process is gone (recorded on this host, pid not alive)."""
+HEARTBEAT_INTERVAL_S = 10.0
+"""How often the process executing a run writes ``runs.heartbeat_at`` [s]."""
+
+STALE_AFTER_S = 300.0
+"""A run whose heartbeat is older than this is stale [s]: 30 missed beats. Generous, because a
+long compiled step (numba holds the GIL) can delay the heartbeat thread by tens of seconds."""
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    """``t`` as an aware UTC time (SQLite returns the stored UTC times without their zone)."""
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
+
+
+def _stale(run: Run, stale_after: float = STALE_AFTER_S) -> bool:
+    """A running run whose process is gone: recorded on this host with its pid no longer alive,
+    or (on any host) with a heartbeat older than ``stale_after`` [s]. A run queued but not yet
+    taken over has no heartbeat; its process is the API server that queued it."""
+    if run.heartbeat_at is not None:
+        age = (_now() - _aware(run.heartbeat_at)).total_seconds()
+        if age > stale_after:
+            return True
     return run.hostname == socket.gethostname() and not _process_alive(run.pid)
+
+
+@contextlib.contextmanager
+def heartbeat(engine, run_id: int, interval: float = HEARTBEAT_INTERVAL_S) -> Iterator[None]:
+    """Keep ``runs.heartbeat_at`` of a running run fresh while the block executes it: written
+    once at entry, then every ``interval`` seconds by a daemon thread (which dies with the
+    process, so a killed worker's heartbeat stops). A failed write is logged, never raised."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    update(Run).where(Run.id == run_id, Run.status == RUNNING).values(heartbeat_at=_now())
+                )
+        except Exception as exc:  # a busy database must not stop the run
+            log.warning("heartbeat of run %s not written: %s", run_id, exc)
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            beat()
+
+    beat()
+    thread = threading.Thread(target=loop, name=f"mrv-run-{run_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def start_run(
@@ -173,10 +229,11 @@ def adopt_run(session: Session, project: Project, run_id: int) -> Run:
     return run
 
 
-def fail_if_stale(session: Session, run: Run) -> bool:
-    """Mark ``run`` failed when it is running but its process (on this host) is gone (committed);
-    True when it did. Its outputs were never published, so the previous results are unchanged."""
-    if run.status != RUNNING or not _stale(run):
+def fail_if_stale(session: Session, run: Run, stale_after: float = STALE_AFTER_S) -> bool:
+    """Mark ``run`` failed when it is running but its process is gone (see :func:`_stale`;
+    committed); True when it did. Its outputs were never published, so the previous results are
+    unchanged."""
+    if run.status != RUNNING or not _stale(run, stale_after):
         return False
     begin_write(session)
     done = session.execute(

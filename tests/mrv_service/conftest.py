@@ -35,6 +35,9 @@ PROJECT_JSON = {
 }
 SALT = "test-salt"
 
+SCHEMA_HEAD = "0007"
+"""The store's latest Alembic revision (``mrv_service/store/migrations/versions``)."""
+
 # Four plots in UTM zone 51N (EPSG:32651) near Lishu, Jilin (about 124.4 E, 43.4 N); planar
 # areas by hand: P1 100 m x 50 m = 0.5 ha; P2 (shares P1's east edge) 100 x 50 = 0.5 ha;
 # P3 80 x 100 = 0.8 ha; P4 200 x 100 minus a 20 x 20 hole = 1.96 ha.

@@ -16,7 +16,7 @@ from mrv_service.store import audit
 from mrv_service.store.db import make_engine, session_scope
 from mrv_service.store.models import AuditEntry
 from mrv_service.store.projects import get_or_create_organisation, get_project, update_project_settings
-from tests.mrv_service.conftest import SAMPLE_PROJECT, cli_env
+from tests.mrv_service.conftest import SAMPLE_PROJECT, SCHEMA_HEAD, cli_env
 
 KEY = "test-audit-key"
 T = AuditEntry.__table__
@@ -312,11 +312,11 @@ def test_migration_0005_round_trip(engine, logged):
     from mrv_service.store.db import alembic_config, current_revision, init_db
     from mrv_service.store.models import Base
 
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == SCHEMA_HEAD
     cfg = alembic_config(engine)
     command.downgrade(cfg, "0004")
     assert "audit_entries" not in sa.inspect(engine).get_table_names()
-    assert init_db(engine) == "0006" == current_revision(engine)
+    assert init_db(engine) == SCHEMA_HEAD == current_revision(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     assert _verify(engine).n_entries == 0

@@ -39,7 +39,7 @@ from mrv_service.store.projects import (
     ensure_project_from_json,
     get_or_create_organisation,
 )
-from tests.mrv_service.conftest import DATA, PROJECT_JSON, SALT, X0, Y0, write_plots
+from tests.mrv_service.conftest import DATA, PROJECT_JSON, SALT, SCHEMA_HEAD, X0, Y0, write_plots
 
 PROCESSES = mp.get_context("forkserver")
 """Start method of the upload processes. Each is forked from multiprocessing's fork server, a
@@ -502,8 +502,8 @@ def test_creation_race_returns_the_row_the_other_session_created(engine, what):
 def test_init_db_on_a_fresh_sqlite_file(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     try:
-        assert init_db(engine) == "0006" == current_revision(engine)
-        assert init_db(engine) == "0006"
+        assert init_db(engine) == SCHEMA_HEAD == current_revision(engine)
+        assert init_db(engine) == SCHEMA_HEAD
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -515,7 +515,7 @@ def test_init_db_on_an_up_to_date_store_does_not_wait_for_a_writer(engine, proje
     with session_scope(engine) as writer:
         lock_project(writer, project)  # SQLite: the write lock of the whole file
         t = time.monotonic()
-        assert init_db(engine) == "0006"
+        assert init_db(engine) == SCHEMA_HEAD
         assert time.monotonic() - t < 5
 
 
@@ -540,7 +540,7 @@ def test_init_db_upgrades_a_store_with_data_and_keeps_every_row(engine):
         ):
             conn.exec_driver_sql(sql)
     assert current_revision(engine) == "0001"
-    assert init_db(engine) == "0006" == current_revision(engine)
+    assert init_db(engine) == SCHEMA_HEAD == current_revision(engine)
     with engine.connect() as conn:
         counts = {
             t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()

@@ -21,11 +21,11 @@ from mrv_service.store.projects import (
     list_projects,
     project_summary,
 )
-from tests.mrv_service.conftest import DATA, PROJECT_JSON
+from tests.mrv_service.conftest import DATA, PROJECT_JSON, SCHEMA_HEAD
 
 
 def test_migrations_create_exactly_the_models(engine):
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == SCHEMA_HEAD
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -44,8 +44,8 @@ def test_migrations_create_exactly_the_models(engine):
 
 
 def test_init_db_is_idempotent(engine):
-    assert init_db(engine) == "0006"
-    assert current_revision(engine) == "0006"
+    assert init_db(engine) == SCHEMA_HEAD
+    assert current_revision(engine) == SCHEMA_HEAD
 
 
 def test_in_memory_sqlite_needs_no_setup():

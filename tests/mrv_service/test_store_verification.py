@@ -27,6 +27,7 @@ from mrv_service.store.verification import (
     replace_run_flags,
     run_flags,
 )
+from tests.mrv_service.conftest import SCHEMA_HEAD
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
@@ -70,7 +71,7 @@ def run_id(engine, with_plots) -> int:
 
 
 def test_migration_0003_round_trip(engine, run_id):
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == SCHEMA_HEAD
     with session_scope(engine) as s:
         replace_run_flags(s, s.get(Run, run_id), _flags())
         register_detector(s, None, "tillage", "detectors/tillage.joblib", SHA_A, 10, {"f1": 0.9})
@@ -80,7 +81,7 @@ def test_migration_0003_round_trip(engine, run_id):
     tables = set(sa.inspect(engine).get_table_names())
     assert "verification_flags" not in tables and "detectors" not in tables and "runs" in tables
     assert _count(engine, "runs") == 1  # the earlier tables keep their rows
-    assert init_db(engine) == "0006" == current_revision(engine)
+    assert init_db(engine) == SCHEMA_HEAD == current_revision(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     inspector = sa.inspect(engine)
@@ -97,7 +98,7 @@ def test_migration_0003_round_trip(engine, run_id):
     assert _count(engine, "verification_flags") == 0 and _count(engine, "detectors") == 0
     command.downgrade(cfg, "0002")
     command.upgrade(cfg, "head")
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == SCHEMA_HEAD
 
 
 # --- flags --------------------------------------------------------------------------------------
