@@ -43,7 +43,7 @@ __all__ = [
 PRACTICES = ("tillage", "residue")
 """Practices with a classifier; dates and green cover have their own estimators."""
 
-_RESIDUE_CLASS = {"retained": "retained", "mulched": "retained", "removed": "removed", "burned": "burned"}
+RESIDUE_CLASS = {"retained": "retained", "mulched": "retained", "removed": "removed", "burned": "burned"}
 
 GREEN_COVER_NDVI = 0.35
 """Off-season NDVI above which a plot is taken to carry green cover [1]: above the 0.15-0.3 of
@@ -73,9 +73,9 @@ def practice_class(practice: str, methods: Sequence[object]) -> np.ndarray:
                 )
             out.append("tilled" if level == "full_till" else "conservation")
         elif practice == "residue":
-            if str(m) not in _RESIDUE_CLASS:
-                raise ModelInputError(f"residue method {m!r} is not canonical ({sorted(_RESIDUE_CLASS)})")
-            out.append(_RESIDUE_CLASS[str(m)])
+            if str(m) not in RESIDUE_CLASS:
+                raise ModelInputError(f"residue method {m!r} is not canonical ({sorted(RESIDUE_CLASS)})")
+            out.append(RESIDUE_CLASS[str(m)])
         else:
             raise ModelInputError(f"practice {practice!r} has no classes; use one of {PRACTICES}")
     return np.array(out, dtype=object)

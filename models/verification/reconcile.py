@@ -232,7 +232,8 @@ def apply_decisions(
     activities: pd.DataFrame, verdicts: pd.DataFrame, default_tilled: str = "rotary"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The activity records the models take: each ``critical`` contradiction replaced by the
-    detected practice (module notes).
+    detected practice (module notes), each ``overridden`` verdict by the reviewer's method (its
+    ``override`` column, :func:`models.verification.reviews.apply_reviews`).
 
     A season detected as tilled takes the plot's own most frequent tilled method among its logs
     (``default_tilled``, the region's common practice, if it logged none); a residue record takes
@@ -254,7 +255,7 @@ def apply_decisions(
     """
     out = activities.copy()
     out["date"] = pd.to_datetime(out["date"])
-    crit = verdicts[verdicts["status"] == "critical"]
+    crit = verdicts[verdicts["status"].isin(("critical", "overridden"))]
     changes = []
     if crit.empty:
         return out, pd.DataFrame(changes, columns=["plot_id", "year", "practice", "logged", "used"])
@@ -264,7 +265,9 @@ def apply_decisions(
     habit = tilled_methods.groupby("plot_id")["method"].agg(lambda s: s.value_counts().index[0])
     for row in crit.itertuples(index=False):
         pid, yr, practice = str(row.plot_id), int(row.year), str(row.practice)
-        if practice == "tillage":
+        if row.status == "overridden":  # a reviewer's method (models.verification.reviews)
+            used = str(row.override)
+        elif practice == "tillage":
             used = DETECTED_METHOD["tillage"].get(str(row.detected)) or str(habit.get(pid, default_tilled))
         else:
             used = DETECTED_METHOD["residue"][str(row.detected)]

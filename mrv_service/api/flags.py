@@ -14,14 +14,12 @@ from mrv_service.api.errors import ApiError
 from mrv_service.api.projects import project_of_caller
 from mrv_service.api.schemas import PageArgsSchema
 from mrv_service.store.models import Plot, VerificationFlag
+from mrv_service.store.reviews import DECISIONS, OVERRIDE_METHODS
 from mrv_service.store.verification import PRACTICES, REVIEW_STATUSES, SEVERITIES
 
-__all__ = ["blp", "DECISIONS"]
+__all__ = ["blp"]
 
 blp = Blueprint("flags", __name__, url_prefix="/api/v1", description="Verification flags and their review.")
-
-DECISIONS = {"accept": "accepted", "reject": "rejected", "request_evidence": "evidence_requested"}
-"""Review decision -> the flag's ``review_status``."""
 
 
 class FlagArgsSchema(PageArgsSchema):
@@ -60,8 +58,25 @@ class FlagPageSchema(Schema):
 
 
 class ReviewSchema(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(tuple(DECISIONS)))
-    note = fields.String(load_default="", validate=validate.Length(max=4000))
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(DECISIONS),
+        metadata={
+            "description": "accept: the logged practice stands; reject: the plot-season earns no credit; "
+            "request_evidence: pending (give a note); override: model the practice as `method`. "
+            "The next run takes the decision."
+        },
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    method = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(sorted({m for ms in OVERRIDE_METHODS.values() for m in ms})),
+        metadata={
+            "description": "With `override`: "
+            + "; ".join(f"{k}: {', '.join(v)}" for k, v in OVERRIDE_METHODS.items())
+        },
+    )
 
 
 def _flag_dict(flag: VerificationFlag, external_id: str) -> dict:
@@ -125,10 +140,12 @@ class FlagReview(MethodView):
     @blp.response(200, FlagSchema)
     @require("review")
     def post(self, review, project_id: int, flag_id: int):
-        """Review a flag (admin, agronomist): accept, reject or request evidence. Sets the flag's
-        `review_status` and appends a `review` entry to the audit trail, in one transaction."""
-        from mrv_service.store.audit import append
+        """Review a flag (admin, agronomist): accept, reject, request evidence or override the
+        practice of its plot-season. Sets the review status of the season's flags, keeps the
+        decision for the next run and appends a `review` entry to the audit trail, in one
+        transaction."""
         from mrv_service.store.db import begin_write
+        from mrv_service.store.reviews import ReviewError, record_review
 
         session = db_session()
         session.commit()  # end the read transaction of the authentication: write from the start
@@ -148,26 +165,24 @@ class FlagReview(MethodView):
                 fix=f"List the flags with GET /api/v1/projects/{project_id}/flags.",
             )
         flag, external_id = found
-        previous = flag.review_status
-        flag.review_status = DECISIONS[review["decision"]]
-        user = current_user()
-        append(
-            session,
-            action="review",
-            actor=user.email,
-            organisation_id=project.organisation_id,
-            project_id=project.id,
-            payload={
-                "flag_id": flag.id,
-                "run_id": flag.run_id,
-                "plot_id": external_id,
-                "year": flag.season_year,
-                "practice": flag.practice,
-                "decision": review["decision"],
-                "review_status": flag.review_status,
-                "previous_review_status": previous,
-                "note": review["note"],
-            },
-        )
+        try:
+            record_review(
+                session,
+                project,
+                plot_id=external_id,
+                year=flag.season_year,
+                practice=flag.practice,
+                decision=review["decision"],
+                reviewer=current_user().email,
+                note=review["note"],
+                method=review["method"],
+                context={"flag_id": flag.id, "run_id": flag.run_id},
+            )
+        except ReviewError as exc:
+            session.rollback()
+            raise ApiError(
+                422, f"{exc}.", field=exc.field, fix="Correct the field and send the review again."
+            ) from exc
         session.commit()
+        session.refresh(flag)
         return _flag_dict(flag, external_id)

@@ -19,6 +19,7 @@ from mrv_service.project_settings import effective_settings
 from mrv_service.store.locks import lock_project
 from mrv_service.store.projects import project_summary
 from mrv_service.store.reads import load_activities, load_plots, load_soil_layers, load_uploads, rows_digest
+from mrv_service.store.reviews import project_reviews
 from mrv_service.store.weather import load_weather
 
 __all__ = ["ProjectInfo", "ProjectInputs", "load_project_inputs"]
@@ -68,6 +69,10 @@ class ProjectInputs:
     ``weather``)."""
     store_summary: dict[str, Any]
     """:func:`mrv_service.store.projects.project_summary` at read time."""
+    reviews: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=["plot_id", "year", "practice", "decision", "method"])
+    )
+    """Reviewers' standing decisions (:func:`mrv_service.store.reviews.project_reviews`)."""
 
 
 def load_project_inputs(session: Session, project_name: str) -> ProjectInputs:
@@ -84,6 +89,7 @@ def load_project_inputs(session: Session, project_name: str) -> ProjectInputs:
         stations, months = load_weather(session, project)
         uploads = load_uploads(session, project)
         summary = project_summary(session, project.name)
+        reviews = project_reviews(session, project.id)
         info = ProjectInfo(
             name=project.name,
             name_zh=project.name_zh,
@@ -115,6 +121,10 @@ def load_project_inputs(session: Session, project_name: str) -> ProjectInputs:
             "activity_records": d_acts,
             "soil_samples": d_soil,
             "weather": weather_digest,
+            "season_reviews": rows_digest(
+                reviews[["plot_id", "year", "practice", "decision", "method"]].itertuples(index=False, name=None)
+            ),
         },
         store_summary=summary,
+        reviews=reviews,
     )

@@ -49,6 +49,7 @@ from models.uncertainty import scenario_draws
 from models.units import C_TO_CO2
 from models.verification.credit import misclassification_draws
 from models.verification.reconcile import apply_decisions, apply_verification_rule
+from models.verification.reviews import apply_reviews, rejected_seasons
 from models.weather import monthly_forcing
 from mrv_service.run.inputs import ProjectInputs
 from mrv_service.run.stages import assign_stations, check_models_ready, model_periods
@@ -127,9 +128,11 @@ def models_stage(
     replaced = pd.DataFrame(columns=["plot_id", "year", "practice", "logged", "used"])
     rule = load_definition(project.methodology_id).rule("verification_rule")["rule"]
     if verdicts is not None:
-        verdicts = apply_verification_rule(verdicts, rule)
-        if rule == "detected":
-            decided, replaced = apply_decisions(inputs.activities, verdicts)
+        verdicts = apply_reviews(apply_verification_rule(verdicts, rule), inputs.reviews)
+        overridden = verdicts["status"] == "overridden"
+        if rule == "detected" or overridden.any():
+            replace = overridden | ((verdicts["status"] == "critical") & (rule == "detected"))
+            decided, replaced = apply_decisions(inputs.activities, verdicts[replace])
             inputs = dataclasses.replace(inputs, activities=decided)
     check_models_ready(inputs)
     periods = model_periods(project)
@@ -219,12 +222,16 @@ def models_stage(
     err = xr.DataArray([_model_error(c, bool(ch)) for c, ch in zip(cats, changed.values, strict=True)], dims="plot",
                        coords={"plot": ids}, attrs={"units": "t C ha-1 yr-1"})  # fmt: skip
     misclassified = None
+    # excluded plot-seasons (by the rule, or rejected by a reviewer) earn nothing, whether or
+    # not the misclassification draw runs
+    excluded_by_review = set(rejected_seasons(inputs.reviews))
+    excluded = set(excluded_by_review)
     if verdicts is not None and rule == "exclude":
-        # excluded plot-seasons earn nothing whether or not the misclassification draw runs
-        out = verdicts[(verdicts["status"] == "critical") & verdicts["year"].isin(years)]
-        for pid, yr in zip(out["plot_id"].astype(str), out["year"].astype(int), strict=True):
-            if pid in ids:
-                raw.loc[{"plot": pid, "year": yr}] = 0.0
+        out = verdicts[verdicts["status"] == "critical"]
+        excluded |= set(zip(out["plot_id"].astype(str), out["year"].astype(int), strict=True))
+    for pid, yr in sorted(excluded):
+        if pid in ids and yr in years:
+            raw.loc[{"plot": pid, "year": yr}] = 0.0
     if verdicts is not None and bool(s["verification.misclassification_draw"]):
         misclassified = misclassification_draws(
             verdicts, verdicts["keep"], ids, years, project.baseline_years, n_draws, seed + 1
@@ -234,6 +241,9 @@ def models_stage(
         )
         raw = raw.transpose("draw", "plot", "year") * misclassified.values
     vintages = add_model_error(raw, draws["model_error"], err, vint_len)
+    for pid, yr in sorted(excluded):  # an excluded season claims nothing: no model error either
+        if pid in ids and yr in years:
+            vintages.loc[{"plot": pid, "year": yr}] = 0.0
 
     est = plot_estimates(vintages, area)
     proj = project_estimates(vintages, area)
@@ -378,6 +388,12 @@ def models_stage(
             if verdicts is not None
             else "not run (every logged practice taken as logged)",
             "records_replaced_by_detected_practice": int(len(replaced)),
+            "reviews_applied": {
+                "accepted": int((inputs.reviews["decision"] == "accept").sum()),
+                "overridden": int((inputs.reviews["decision"] == "override").sum()),
+                "rejected_plot_seasons_excluded": len([k for k in excluded_by_review if k[1] in years]),
+                "evidence_requested": int((inputs.reviews["decision"] == "request_evidence").sum()),
+            },
             "misclassification_draw": misclassified is not None,
             **(
                 {

@@ -48,10 +48,12 @@ from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, outp
 from mrv_service.run.models_stage import models_stage
 from mrv_service.run.outputs import RunDirectory
 from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage
+from mrv_service.run.trajectories import plot_trajectories
 from mrv_service.run.verification_stage import verification_lines, verification_stage
 from mrv_service.store.audit import append_for_project
 from mrv_service.store.claims import overlapping_claims
 from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
+from mrv_service.store.plot_results import replace_plot_results
 from mrv_service.store.projects import get_project
 from mrv_service.store.runs import adopt_run, finish_run, heartbeat, set_stage, start_run
 from mrv_service.store.verification import replace_run_flags
@@ -95,9 +97,9 @@ STAGES: tuple[StageSpec, ...] = (
     ),
     StageSpec(
         "models",
-        ("plots", "activity_records", "soil_samples", "weather"),
+        ("plots", "activity_records", "soil_samples", "weather", "season_reviews"),
         ("model.", "soil.", "weather.", "verification.", "accounting."),
-        ("plot_results.csv", "farmers.csv"),
+        ("plot_results.csv", "farmers.csv", "plot_trajectories.nc"),
         uses_seed=True,
         upstream="verification",
     ),
@@ -447,6 +449,12 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                         tmp / "plot_results.csv", index=False
                     )
                     acc.farmers.to_csv(tmp / "farmers.csv", index=False)
+                    plot_trajectories(
+                        outcome.results,
+                        outcome.vintages,
+                        list(outcome.per_plot["plot_id"].astype(str)),
+                        int(inputs.project.settings["model.crediting_month"]),
+                    ).to_netcdf(tmp / "plot_trajectories.nc")
                     summary.update(outcome.summary)
                     summary["accounting"] = acc.summary
                     rc, t1 = outcome.summary["rothc"], outcome.summary["ipcc_tier1"]
@@ -549,9 +557,14 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
     checkpoint()
     out.publish()
     flags_file = out.final / "flags.csv"
-    if flags_file.is_file():
+    flags = pd.read_csv(flags_file, dtype={"plot_id": str}) if flags_file.is_file() else None
+    if flags is not None:
         with session_scope(engine) as session:
-            replace_run_flags(session, run, pd.read_csv(flags_file, dtype={"plot_id": str}))
+            replace_run_flags(session, run, flags)
+    results_file = out.final / "plot_results.csv"
+    if results_file.is_file():
+        with session_scope(engine) as session:
+            replace_plot_results(session, run, pd.read_csv(results_file, dtype={"plot_id": str}), flags)
     with session_scope(engine) as session:
         if documents:
             # one transaction: the documents issued and the run finished

@@ -47,6 +47,8 @@ __all__ = [
     "Run",
     "VerificationFlag",
     "Detector",
+    "SeasonReview",
+    "PlotResult",
     "ROLES",
     "User",
     "ApiToken",
@@ -392,8 +394,64 @@ class VerificationFlag(Base):
     reason: Mapped[str] = mapped_column(Text)
     """Why the flag has its severity, for the reviewer."""
     review_status: Mapped[str] = mapped_column(String(20), default="open")
-    """``open``, ``accepted``, ``rejected`` or ``evidence_requested``."""
+    """``open``, ``accepted``, ``rejected``, ``evidence_requested`` or ``overridden``."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SeasonReview(Base):
+    """A reviewer's standing decision on one practice of one plot-season (the latest one; each
+    decision is also in the audit trail). Unlike a run's flags it outlives runs: the next run
+    reads it (:mod:`mrv_service.store.reviews`). ``decision``: ``accept`` (the logged practice
+    stands), ``reject`` (the plot-season earns no credit), ``request_evidence`` (pending) or
+    ``override`` (the practice is modelled as ``method``)."""
+
+    __tablename__ = "season_reviews"
+    __table_args__ = (
+        UniqueConstraint("project_id", "plot_id", "season_year", "practice"),
+        Index("ix_season_reviews_plot_id", "plot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    plot_id: Mapped[int] = mapped_column(ForeignKey("plots.id", ondelete="CASCADE"))
+    """The plot's row id (``plots.id``)."""
+    season_year: Mapped[int] = mapped_column(Integer)
+    practice: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str | None] = mapped_column(String(50))
+    """The method an ``override`` sets (None otherwise)."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class PlotResult(Base):
+    """One plot's headline result of one succeeded run (the rows of ``plot_results.csv`` the
+    pages filter and sort on), written when the run is published."""
+
+    __tablename__ = "plot_results"
+    __table_args__ = (
+        UniqueConstraint("run_id", "plot_id"),
+        Index("ix_plot_results_run_net", "run_id", "net_t_co2e"),
+        Index("ix_plot_results_run_severity", "run_id", "worst_severity"),
+        Index("ix_plot_results_plot_id", "plot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    plot_id: Mapped[int] = mapped_column(ForeignKey("plots.id", ondelete="CASCADE"))
+    baseline_practice: Mapped[str | None] = mapped_column(String(100))
+    project_practice: Mapped[str | None] = mapped_column(String(100))
+    delta_t_co2e: Mapped[float | None] = mapped_column(Float)
+    """Mean soil SOC change of the plot over the crediting points so far [t CO2e]."""
+    delta_t_co2e_p5: Mapped[float | None] = mapped_column(Float)
+    delta_t_co2e_p95: Mapped[float | None] = mapped_column(Float)
+    net_t_co2e: Mapped[float | None] = mapped_column(Float)
+    """The plot's share of the credited net emission reductions [t CO2e]."""
+    worst_severity: Mapped[str | None] = mapped_column(String(20))
+    """The most blocking severity among the plot's flags in the run (None: no flag)."""
+    n_flags: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Detector(Base):

@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 PRACTICES = ("tillage", "residue", "sowing", "harvest", "green_cover")
 """The practices verified (``practice`` of flags and detectors)."""
-REVIEW_STATUSES = ("open", "accepted", "rejected", "evidence_requested")
+REVIEW_STATUSES = ("open", "accepted", "rejected", "evidence_requested", "overridden")
 """Where a flag's review stands; new flags are ``open``."""
 
 # FLAG_COLUMNS (the flags table given to replace_run_flags: the plot's id in the project, i.e.
@@ -289,8 +289,10 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame) -> int:
             session.rollback()
         raise
     created_at = dt.datetime.now(dt.UTC)
+    standing = _standing_statuses(session, project_id)
     for row in rows:
-        row.update(run_id=run_id, project_id=project_id, review_status="open", created_at=created_at)
+        status = standing.get((row["plot_id"], row["season_year"], row["practice"]), "open")
+        row.update(run_id=run_id, project_id=project_id, review_status=status, created_at=created_at)
     try:
         deleted = session.execute(delete(VerificationFlag).where(VerificationFlag.run_id == run_id)).rowcount
         if rows:
@@ -301,6 +303,19 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame) -> int:
         raise
     log.info("run %r: %d verification flags stored (%d replaced)", run_id, len(rows), deleted)
     return len(rows)
+
+
+def _standing_statuses(session: Session, project_id: int) -> dict[tuple[int, int, str], str]:
+    """(plot pk, year, practice) -> the review status its standing decision gives a new flag."""
+    from mrv_service.store.models import SeasonReview
+    from mrv_service.store.reviews import STATUS_OF_DECISION
+
+    rows = session.execute(
+        select(
+            SeasonReview.plot_id, SeasonReview.season_year, SeasonReview.practice, SeasonReview.decision
+        ).where(SeasonReview.project_id == project_id)
+    ).all()
+    return {(p, y, pr): STATUS_OF_DECISION[d] for p, y, pr, d in rows}
 
 
 def run_flags(session: Session, run: Run) -> pd.DataFrame:

@@ -296,6 +296,15 @@ def test_review_by_an_agronomist_is_audited(client, auth, flagged, fresh):
     assert any(e["action"] == "upload" and e["project_id"] == pid for e in entries)
     seqs = [e["seq"] for e in entries]
     assert seqs == sorted(seqs)
+    # an override names a method the models take; a bad one, or one for another practice, is 422
+    r = client.post(url, json={"decision": "override"}, headers=auth("agronomist"))
+    assert assert_error(r, 422)["error"]["field"] == "method"
+    r = client.post(url, json={"decision": "request_evidence"}, headers=auth("agronomist"))
+    assert assert_error(r, 422)["error"]["field"] == "note"
+    method = {"tillage": "no_till", "residue": "removed"}.get(flag["practice"])
+    if method is not None:
+        r = client.post(url, json={"decision": "override", "method": method}, headers=auth("agronomist"))
+        assert r.status_code == 200 and r.get_json()["review_status"] == "overridden"
     # the admin may review too; an unknown flag is 404
     assert client.post(url, json={"decision": "accept"}, headers=auth("admin")).status_code == 200
     missing = f"/api/v1/projects/{pid}/flags/999999/review"
