@@ -58,7 +58,7 @@ __all__ = [
 PROJECT_AREA_BUFFER_M = 500.0
 """Buffer [m] around the plots' convex hull drawn as the project-area outline."""
 
-_RENDER_LOCK = threading.Lock()
+RENDER_LOCK = threading.Lock()
 """rcParams are global: one figure is built and saved at a time (a server may render concurrently)."""
 
 DPI = 200
@@ -614,7 +614,7 @@ def render_figure(kind: str, data: Mapping[str, Any], path: Path) -> Path:
         raise ValueError(f"unknown figure kind {kind!r}: one of {sorted(FIGURE_BUILDERS)}") from None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _RENDER_LOCK:
+    with RENDER_LOCK:
         fig = builder(data)
         with matplotlib.rc_context(_style()):
             fig.savefig(
