@@ -52,6 +52,7 @@ import io
 import logging
 import math
 import os
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -448,7 +449,10 @@ def _warp_band(
         if src.crs is None:
             raise CRSError(f"raster {href!r} has no CRS; Sentinel-2 COGs carry their UTM zone, re-export it")
         left, bottom, right, top = transform_bounds("EPSG:4326", src.crs, *bounds_wgs84, densify_pts=21)
-        win = src.window(left, bottom, right, top)
+        with warnings.catch_warnings():
+            # rasterio's window() multiplies an Affine with `*`, which affine >= 2.5 deprecates
+            warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
+            win = src.window(left, bottom, right, top)
         c0 = max(math.floor(win.col_off) - 1, 0)
         r0 = max(math.floor(win.row_off) - 1, 0)
         c1 = min(math.ceil(win.col_off + win.width) + 1, src.width)

@@ -13,6 +13,7 @@ the values it needs.
 | ``MRV_SAMPLE_DIR`` | where ``mrv demo`` keeps the bundled sample county | ``<MRV_DATA_DIR>/sample/lishu`` |
 | ``MRV_ID_SALT`` | salt for hashing farmers' national ids | a fixed development salt |
 | ``MRV_AUDIT_KEY`` | server key signing the audit trail (HMAC-SHA256) | a fixed development key (warned about) |
+| ``MRV_SECRET_KEY`` | key signing the pages' session cookies and CSRF tokens | a fixed development key (warned about) |
 | ``MRV_STAC_API_KEY`` | API key of a commercial STAC API (never stored with a project) | none |
 | ``MRV_STAC_API_KEY_HEADER`` | HTTP header that carries it | ``Authorization`` (as ``Bearer KEY``) |
 """
@@ -27,6 +28,7 @@ from pathlib import Path
 PREFIX = "MRV_"
 DEV_ID_SALT = "mrv-development-salt-change-me"
 DEV_AUDIT_KEY = "mrv-development-audit-key-change-me"
+DEV_SECRET_KEY = "mrv-development-secret-key-change-me"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Settings:
     """Salt for hashing national ids (set a secret one in production)."""
     audit_key: str = dataclasses.field(default=DEV_AUDIT_KEY, repr=False)
     """Server key signing the audit trail (set a secret one in production)."""
+    secret_key: str = dataclasses.field(default=DEV_SECRET_KEY, repr=False)
+    """Key signing the review pages' session cookies and CSRF tokens (set a secret one in production)."""
     stac_api_key: str | None = dataclasses.field(default=None, repr=False)
     """API key of a commercial STAC API; only from the environment, never stored."""
     stac_api_key_header: str = "Authorization"
@@ -80,6 +84,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         sample_dir=Path(env.get(PREFIX + "SAMPLE_DIR") or data_dir / "sample" / "lishu").absolute(),
         id_salt=env.get(PREFIX + "ID_SALT", DEV_ID_SALT),
         audit_key=env.get(PREFIX + "AUDIT_KEY") or DEV_AUDIT_KEY,
+        secret_key=env.get(PREFIX + "SECRET_KEY") or DEV_SECRET_KEY,
         stac_api_key=env.get(PREFIX + "STAC_API_KEY") or None,
         stac_api_key_header=env.get(PREFIX + "STAC_API_KEY_HEADER") or "Authorization",
     )

@@ -4,7 +4,8 @@
 * ``GET /api/v1/docs``: Swagger UI, its assets served from the ``swagger-ui-bundle`` package
   (works offline, no CDN);
 * every other ``/api/v1`` path needs ``Authorization: Bearer TOKEN`` (``mrv users create``);
-* every error is ``{"error": {"code", "message", "field", "fix"}}`` (:mod:`mrv_service.api.errors`).
+* every error is ``{"error": {"code", "message", "field", "fix"}}`` (:mod:`mrv_service.api.errors`);
+* the review pages (:mod:`mrv_service.pages`) are served outside ``/api/`` by the same app.
 
 Tenancy: every query is filtered by the caller's organisation; another organisation's ids
 answer 404, as ids that do not exist (OWASP API1).
@@ -127,6 +128,9 @@ def create_app(settings: Settings | None = None, config: Mapping[str, Any] | Non
     def swagger_ui_assets(filename: str):
         return send_from_directory(_swagger_ui_dir(), filename, max_age=3600)
 
+    from mrv_service import pages
+
+    pages.init_app(app, API_PREFIX)  # the review pages: sessions, CSRF (the API exempt), sign-in
     app.before_request(auth.authenticate)
     register_error_handlers(app)
     return app

@@ -5,6 +5,10 @@ snake_case name, ``message`` what went wrong, ``field`` the request field at fau
 ``fix`` what to do about it. Used for Flask's own errors (404, 405, 413), validation errors of
 the request schemas (422), authentication (401), roles (403) and unexpected errors (500, whose
 message never shows internals; the traceback is logged).
+
+Outside ``/api/``, the review pages' routes (:mod:`mrv_service.pages`), and unknown paths asked
+for by a browser (``Accept: text/html``), get an HTML error page instead
+(:func:`mrv_service.pages.errors.wants_html`, :func:`~mrv_service.pages.errors.error_page`).
 """
 
 from __future__ import annotations
@@ -119,11 +123,21 @@ def _first_message(messages: Any, path: tuple[str, ...] = ()) -> tuple[str | Non
     return (".".join(path) or None), str(messages)
 
 
+def _html_page(status: int, exc: Exception | None = None, headers: dict[str, str] | None = None):
+    """The review pages' HTML error page, or None for an ``/api/`` path (JSON there)."""
+    from mrv_service.pages.errors import error_page, wants_html
+
+    return error_page(status, exc, headers) if wants_html() else None
+
+
 def _from_http_exception(exc: HTTPException):
     status = exc.code or 500
     headers: dict[str, str] = {}
     if status == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)
+    page = _html_page(status, exc, headers)
+    if page is not None:
+        return page
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="mrv"'
     if isinstance(exc, ApiError):
@@ -142,6 +156,9 @@ def _from_http_exception(exc: HTTPException):
 
 def _from_exception(exc: Exception):
     log.exception("unhandled error in a request", exc_info=exc)
+    page = _html_page(500)
+    if page is not None:
+        return page
     code, message, fix = _DEFAULTS[500]
     return error_response(500, {"code": code, "message": message, "field": None, "fix": fix})
 

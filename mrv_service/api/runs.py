@@ -22,7 +22,7 @@ from mrv_service.api.projects import project_of_caller
 from mrv_service.api.schemas import PageArgsSchema, UtcDateTime
 from mrv_service.store.models import Run
 
-__all__ = ["blp", "run_of_caller", "jobs_of_app"]
+__all__ = ["blp", "run_of_caller", "jobs_of_app", "queue_run"]
 
 blp = Blueprint("runs", __name__, url_prefix="/api/v1", description="Runs of a project, in the background.")
 
@@ -91,6 +91,54 @@ def jobs_of_app():
     return ext["jobs"]
 
 
+def queue_run(project, *, stages, seed: int | None, actor: str) -> Run:
+    """Register a run of ``project`` and submit it to Dask (the API's ``POST .../runs`` and the
+    pages' "start a run"); ``stages`` in :data:`STAGE_CHOICES` (put in their order).
+
+    Raises
+    ------
+    ApiError
+        409 ``run_in_progress`` when the project has a run in progress; 503
+        ``queue_unavailable`` when Dask refused the job (the run is then recorded as failed).
+    """
+    from mrv_service.run.runner import default_out_dir
+    from mrv_service.store.runs import RunInProgressError, start_run
+
+    settings = current_app.extensions["mrv"]["settings"]
+    stages = [s for s in STAGE_CHOICES if s in stages]
+    session = db_session()
+    session.rollback()  # start_run begins its own write transaction
+    try:
+        run = start_run(
+            session,
+            project,
+            stages=stages,
+            seed=seed,
+            out_dir=str(default_out_dir(settings, project.name)),
+            actor=actor,
+        )
+    except RunInProgressError as exc:
+        raise ApiError(
+            409,
+            str(exc),
+            code="run_in_progress",
+            fix="Wait for the run in progress to finish (GET its status), or cancel it (DELETE).",
+        ) from exc
+    try:
+        jobs_of_app().submit(project.name, run.id, stages, seed)
+    except Exception as exc:
+        from mrv_service.store.runs import finish_run
+
+        finish_run(session, run, ok=False, timings={}, error=f"could not queue the run: {exc}", actor="api")
+        raise ApiError(
+            503,
+            "The run could not be queued on Dask.",
+            code="queue_unavailable",
+            fix="Check MRV_DASK_SCHEDULER (or unset it) and retry.",
+        ) from exc
+    return run
+
+
 def _recover(run: Run) -> Run:
     from mrv_service.store.runs import fail_if_stale
 
@@ -137,46 +185,10 @@ class Runs(MethodView):
     def post(self, args, project_id: int):
         """Start a run of the project in the background (admin, developer): 202 with its id;
         follow it with GET .../runs/{run_id}. 409 when the project has a run in progress."""
-        from mrv_service.run.runner import default_out_dir
-        from mrv_service.store.runs import RunInProgressError, start_run
-
         args = args or {}
         project = project_of_caller(project_id)
-        settings = current_app.extensions["mrv"]["settings"]
         stages = args.get("stages") or list(STAGE_CHOICES)
-        stages = [s for s in STAGE_CHOICES if s in stages]
-        session = db_session()
-        session.rollback()  # start_run begins its own write transaction
-        try:
-            run = start_run(
-                session,
-                project,
-                stages=stages,
-                seed=args.get("seed"),
-                out_dir=str(default_out_dir(settings, project.name)),
-                actor=current_user().email,
-            )
-        except RunInProgressError as exc:
-            raise ApiError(
-                409,
-                str(exc),
-                code="run_in_progress",
-                fix="Wait for the run in progress to finish (GET its status), or cancel it (DELETE).",
-            ) from exc
-        try:
-            jobs_of_app().submit(project.name, run.id, stages, args.get("seed"))
-        except Exception as exc:
-            from mrv_service.store.runs import finish_run
-
-            finish_run(
-                session, run, ok=False, timings={}, error=f"could not queue the run: {exc}", actor="api"
-            )
-            raise ApiError(
-                503,
-                "The run could not be queued on Dask.",
-                code="queue_unavailable",
-                fix="Check MRV_DASK_SCHEDULER (or unset it) and retry.",
-            ) from exc
+        run = queue_run(project, stages=stages, seed=args.get("seed"), actor=current_user().email)
         return {"id": run.id, "status": run.status, "url": f"/api/v1/projects/{project_id}/runs/{run.id}"}
 
 

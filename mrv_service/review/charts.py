@@ -341,14 +341,21 @@ def trajectory_svg(traj: Any) -> str:
             ("litter_baseline", _BASE_COLOUR, "--", "基线 地表残茬碳 baseline litter C"),
             ("litter_project", _PROJ_COLOUR, "--", "项目 地表残茬碳 project litter C"),
         ]
+        # soil SOC on the left axis (scaled to its change, not from 0: a change of 0.5 t C/ha on
+        # a stock of 45 would be invisible), surface litter on the right from 0
+        litter_ax = ax.twinx()
         for name, colour, ls, label in lines:
-            (line,) = ax.plot(years, v[name], ls=ls, color=colour, marker="o", ms=2.5, lw=1.3, label=label)
+            on = litter_ax if name.startswith("litter") else ax
+            (line,) = on.plot(years, v[name], ls=ls, color=colour, marker="o", ms=2.5, lw=1.3, label=label)
             _gid(line, "series-" + name.replace("_", "-"))
-        ax.set_ylabel("碳储量 C stock (t C/ha)")
+        ax.set_ylabel("土壤有机碳 soil SOC (t C/ha)")
+        litter_ax.set_ylabel("地表残茬碳 litter C (t C/ha)")
+        litter_ax.set_ylim(
+            bottom=0, top=max(1.0, float(np.nanmax([v["litter_baseline"], v["litter_project"]])) * 1.15)
+        )
         ax.set_xlabel("年 year")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(axis="y", color="0.92")
-        ax.set_ylim(bottom=0)
         fig.legend(loc="outside lower center", ncol=3)
 
     return _render("trajectory", "土壤有机碳轨迹 SOC trajectory", draw)

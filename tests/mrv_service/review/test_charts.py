@@ -146,7 +146,8 @@ def test_trajectory_lines_band_and_bilingual_legend():
         "基线 地表残茬碳 baseline litter C",
         "项目 地表残茬碳 project litter C",
         "项目 5-95% 区间 project 5-95 % band",
-        "碳储量 C stock (t C/ha)",
+        "土壤有机碳 soil SOC (t C/ha)",
+        "地表残茬碳 litter C (t C/ha)",
     ):
         assert label in texts
 
