@@ -122,7 +122,9 @@ def load_project_inputs(session: Session, project_name: str) -> ProjectInputs:
             "soil_samples": d_soil,
             "weather": weather_digest,
             "season_reviews": rows_digest(
-                reviews[["plot_id", "year", "practice", "decision", "method"]].itertuples(index=False, name=None)
+                reviews[["plot_id", "year", "practice", "decision", "method"]].itertuples(
+                    index=False, name=None
+                )
             ),
         },
         store_summary=summary,

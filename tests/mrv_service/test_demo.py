@@ -47,6 +47,7 @@ def test_demo_runs_every_stage_and_a_second_run_changes_nothing(small_county, tm
         "practice_verdicts.csv",
         "plot_results.csv",
         "farmers.csv",
+        "plot_trajectories.nc",
         "pdd.json",
         "figures/pdd_F1.png",
         "figures/pdd_F2.png",
