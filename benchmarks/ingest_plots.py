@@ -34,6 +34,19 @@ PROJECT = {
 }
 
 
+def synthetic_plots(n: int, prefix: str = "B") -> gpd.GeoDataFrame:
+    """``n`` plots of 60 m x 60 m on a 70 m grid in UTM 51N (EPSG:4326), one farmer per 10 plots."""
+    side = int(np.ceil(np.sqrt(n)))
+    i = np.arange(n)
+    x0 = 600_000.0 + (i % side) * 70.0
+    y0 = 4_800_000.0 + (i // side) * 70.0
+    geoms = shapely.box(x0, y0, x0 + 60.0, y0 + 60.0)
+    ids = [f"{prefix}{k:07d}" for k in i]
+    return gpd.GeoDataFrame(
+        {"plot_id": ids, "farmer_id": [f"F{k // 10:06d}" for k in i]}, geometry=geoms, crs="EPSG:32651"
+    ).to_crs(4326)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -41,15 +54,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        side = int(np.ceil(np.sqrt(args.n)))
-        i = np.arange(args.n)
-        x0 = 600_000.0 + (i % side) * 70.0
-        y0 = 4_800_000.0 + (i // side) * 70.0
-        geoms = shapely.box(x0, y0, x0 + 60.0, y0 + 60.0)
-        ids = [f"B{k:07d}" for k in i]
-        gdf = gpd.GeoDataFrame(
-            {"plot_id": ids, "farmer_id": [f"F{k // 10:06d}" for k in i]}, geometry=geoms, crs="EPSG:32651"
-        ).to_crs(4326)
+        gdf = synthetic_plots(args.n)
         t = time.perf_counter()
         gdf.to_file(tmp / "plots.geojson", driver="GeoJSON", engine="pyogrio")
         print(f"write {args.n} plots GeoJSON: {time.perf_counter() - t:.1f} s")
@@ -58,7 +63,7 @@ def main() -> None:
         with open(tmp / "logs.csv", "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["地块编号", "日期", "作业类型", "方式", "柴油(升/亩)"])
-            for pid in ids:
+            for pid in gdf["plot_id"]:
                 w.writerow([pid, "2024-04-20", "耕作", "免耕", "0.8"])
 
         engine = make_engine(args.url or f"sqlite:///{tmp / 'bench.sqlite'}")

@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 from mrv_service.ingest.cells import FormulaCell, column_name, is_blank
@@ -88,9 +88,13 @@ class UploadRun:
         self, model: type, new: list[dict[str, Any]], changed: list[dict[str, Any]]
     ) -> tuple[int, int]:
         """Bulk ``INSERT`` the new and ``UPDATE`` (by primary key ``id``) the changed rows of
-        ``model``; returns ``(len(new), len(changed))``."""
+        ``model``; returns ``(len(new), len(changed))``. On PostgreSQL the new rows go in with
+        ``COPY`` (:func:`copy_rows`), in the upload's transaction."""
         if new:
-            self.session.execute(insert(model), new)
+            if self.session.get_bind().dialect.name == "postgresql" and _copyable(model, new[0]):
+                copy_rows(self.session, model, new)
+            else:
+                self.session.execute(insert(model), new)
         if changed:
             self.session.execute(update(model), changed)
         return len(new), len(changed)
@@ -305,3 +309,36 @@ class TableRow:
     def warning(self, name: str, message: str, fix: str = "") -> None:
         """A warning on field ``name`` of this row."""
         self._issue("warning", name, message, fix)
+
+
+ANALYZE_AFTER_ROWS = 10_000
+"""Rows copied at once after which the table's planner statistics are refreshed."""
+
+
+def _copyable(model: type, row: Mapping[str, Any]) -> bool:
+    """Whether rows like ``row`` can go in by COPY: COPY skips SQLAlchemy's Python-side defaults,
+    so every column with one must be given."""
+    return all(c.name in row or c.primary_key or c.default is None for c in model.__table__.columns)
+
+
+def copy_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` of ``model`` with PostgreSQL's ``COPY ... FROM STDIN`` (psycopg 3), in the
+    session's transaction: several times faster than a multi-row ``INSERT`` for large uploads.
+    JSON columns are sent as ``jsonb``; every row must have the keys of the first."""
+    from psycopg.types.json import Jsonb
+    from sqlalchemy import JSON
+
+    session.flush()
+    table = model.__table__
+    cols = list(rows[0])
+    json_cols = {c for c in cols if isinstance(table.c[c].type, JSON)}
+    dbapi = session.connection().connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in cols)
+    with dbapi.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:  # noqa: S608
+        for row in rows:
+            copy.write_row([Jsonb(row[c]) if c in json_cols and row[c] is not None else row[c] for c in cols])
+    if len(rows) >= ANALYZE_AFTER_ROWS:
+        # fresh statistics: without them the planner guesses a few hundred rows per project and
+        # joins plots on both indexes at once, quadratic in the plots (a 100,000-plot overlap
+        # check took 159 s instead of 2 s)
+        session.execute(text(f'ANALYZE "{table.name}"'))

@@ -16,6 +16,7 @@ from mrv_service.store import audit
 from mrv_service.store.db import make_engine, session_scope
 from mrv_service.store.models import AuditEntry
 from mrv_service.store.projects import get_or_create_organisation, get_project, update_project_settings
+from mrv_service.store.spatial import include_object
 from tests.mrv_service.conftest import SAMPLE_PROJECT, SCHEMA_HEAD, cli_env
 
 KEY = "test-audit-key"
@@ -318,5 +319,10 @@ def test_migration_0005_round_trip(engine, logged):
     assert "audit_entries" not in sa.inspect(engine).get_table_names()
     assert init_db(engine) == SCHEMA_HEAD == current_revision(engine)
     with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert (
+            compare_metadata(
+                MigrationContext.configure(conn, opts={"include_object": include_object}), Base.metadata
+            )
+            == []
+        )
     assert _verify(engine).n_entries == 0

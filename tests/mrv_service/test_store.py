@@ -21,13 +21,16 @@ from mrv_service.store.projects import (
     list_projects,
     project_summary,
 )
+from mrv_service.store.spatial import include_object
 from tests.mrv_service.conftest import DATA, PROJECT_JSON, SCHEMA_HEAD
 
 
 def test_migrations_create_exactly_the_models(engine):
     assert current_revision(engine) == SCHEMA_HEAD
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"include_object": include_object}), Base.metadata
+        )
     assert diff == []
     tables = set(sa.inspect(engine).get_table_names())
     assert tables >= {

@@ -16,6 +16,7 @@ from mrv_service.store.db import alembic_config, current_revision, init_db, sess
 from mrv_service.store.models import Base, Detector, Plot, Run
 from mrv_service.store.projects import get_project
 from mrv_service.store.runs import finish_run, start_run
+from mrv_service.store.spatial import include_object
 from mrv_service.store.verification import (
     FLAG_COLUMNS,
     STORED_FLAG_COLUMNS,
@@ -83,7 +84,12 @@ def test_migration_0003_round_trip(engine, run_id):
     assert _count(engine, "runs") == 1  # the earlier tables keep their rows
     assert init_db(engine) == SCHEMA_HEAD == current_revision(engine)
     with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert (
+            compare_metadata(
+                MigrationContext.configure(conn, opts={"include_object": include_object}), Base.metadata
+            )
+            == []
+        )
     inspector = sa.inspect(engine)
     assert {i["name"] for i in inspector.get_indexes("detectors")} == {
         "ix_detectors_project_practice_active",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 
 from mrv_service.store.models import Base
+from mrv_service.store.spatial import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -34,6 +35,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,  # PostGIS's objects are not in the models (migration 0009)
     )
     with context.begin_transaction():
         context.run_migrations()
