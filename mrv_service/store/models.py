@@ -164,7 +164,11 @@ class Plot(Base):
     """A farmed plot: polygon in EPSG:4326 (WKT), area in its UTM zone [ha]."""
 
     __tablename__ = "plots"
-    __table_args__ = (UniqueConstraint("project_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        Index("ix_plots_project_area", "project_id", "area_ha"),  # the plot list sorted by area
+        Index("ix_plots_project_id_id", "project_id", "id"),  # a project's plots in id order (paging)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
