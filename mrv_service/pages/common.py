@@ -16,7 +16,7 @@ from flask import Blueprint, current_app
 from sqlalchemy.orm import Session
 
 from mrv_service.api.db import db_session
-from mrv_service.store.models import Project, Run
+from mrv_service.store.models import Plot, Project, Run
 
 __all__ = [
     "bp",
@@ -52,6 +52,21 @@ def project_or_404(project_id: int) -> Project:
     from mrv_service.api.projects import project_of_caller
 
     return project_of_caller(project_id)
+
+
+def plot_or_404(project: Project, plot_id: str) -> Plot:
+    """Plot ``plot_id`` (its id in the plot upload) of ``project``; 404 for any other."""
+    from flask import abort
+    from sqlalchemy import select
+
+    plot = (
+        session()
+        .scalars(select(Plot).where(Plot.project_id == project.id, Plot.external_id == plot_id))
+        .one_or_none()
+    )
+    if plot is None:
+        abort(404)
+    return plot
 
 
 def latest_succeeded_run(project: Project) -> Run | None:

@@ -18,7 +18,7 @@ import shapely
 from flask import Response, abort, jsonify, url_for
 from sqlalchemy import and_, func, select
 
-from mrv_service.pages.common import bp, cached, project_context, project_or_404, session
+from mrv_service.pages.common import bp, cached, plot_or_404, project_context, project_or_404, session
 from mrv_service.store.models import Plot, PlotResult, Run
 
 __all__ = ["MAP_POLYGONS_UP_TO", "MAP_MARGIN_DEG", "NEIGHBOURS_DEG"]
@@ -164,13 +164,7 @@ def map_data(project_id: int):
 def plot_map_data(project_id: int, plot_id: str):
     """One plot (``focus``) and its neighbours, for the plot page's map."""
     project = project_or_404(project_id)
-    plot = (
-        session()
-        .scalars(select(Plot).where(Plot.project_id == project.id, Plot.external_id == plot_id))
-        .one_or_none()
-    )
-    if plot is None:
-        abort(404)
+    plot = plot_or_404(project, plot_id)
     run = project_context(project)["run"]
     d = NEIGHBOURS_DEG
     near = (

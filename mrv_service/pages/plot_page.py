@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from mrv_service.pages.auth import require_page
-from mrv_service.pages.common import bp, cached, project_context, project_or_404, session
+from mrv_service.pages.common import bp, cached, plot_or_404, project_context, project_or_404, session
 from mrv_service.pages.i18n import t
 from mrv_service.pages.templating import inline_svg
 from mrv_service.store.models import (
@@ -40,17 +40,6 @@ MAX_CHIP_DATES = 6
 CHIP_PX = 256
 """Width and height of an image chip [px]."""
 CHIP_KINDS = ("truecolor", "ndvi")
-
-
-def plot_or_404(project: Project, plot_id: str) -> Plot:
-    plot = (
-        session()
-        .scalars(select(Plot).where(Plot.project_id == project.id, Plot.external_id == plot_id))
-        .one_or_none()
-    )
-    if plot is None:
-        abort(404)
-    return plot
 
 
 def _evidence(call, *args, default=None):

@@ -31,30 +31,31 @@ _STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S)
 _STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
 
 
-def num(value: Any, digits: int = 1, signed: bool = False) -> str:
-    """``value`` with ``digits`` decimals and thin thousands separators; "–" when missing."""
+def _finite(value: Any) -> float | str | None:
+    """``value`` as a finite float; its text when it is not a number; None when missing."""
     if value is None:
-        return "–"
+        return None
     try:
         x = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if not math.isfinite(x):
-        return "–"
+    return x if math.isfinite(x) else None
+
+
+def num(value: Any, digits: int = 1, signed: bool = False) -> str:
+    """``value`` with ``digits`` decimals and thin thousands separators; "–" when missing."""
+    x = _finite(value)
+    if not isinstance(x, float):
+        return "–" if x is None else x
     text = f"{x:+,.{digits}f}" if signed else f"{x:,.{digits}f}"
     return text.replace(",", "\u2009").replace("-", "\u2212")
 
 
 def pct(value: Any, digits: int = 0) -> str:
     """A probability [0-1] as a percentage."""
-    if value is None:
-        return "–"
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(x):
-        return "–"
+    x = _finite(value)
+    if not isinstance(x, float):
+        return "–" if x is None else x
     return f"{100 * x:.{digits}f} %"
 
 

@@ -12,6 +12,7 @@ import pytest
 from mrv_service.config import load_settings
 from mrv_service.run.inputs import load_project_inputs
 from mrv_service.run.models_stage import models_stage
+from mrv_service.run.verification_stage import VERDICT_COLUMNS
 from mrv_service.sample.demo import load_sample
 from mrv_service.store.db import make_engine, session_scope
 from mrv_service.store.projects import get_project
@@ -110,19 +111,7 @@ def test_override_models_the_reviewers_method(inputs):
 
 def _none() -> pd.DataFrame:
     """Verdicts without a row: the verification ran and contradicted nothing."""
-    return pd.DataFrame(
-        columns=[
-            "plot_id",
-            "year",
-            "practice",
-            "logged",
-            "detected",
-            "p_logged",
-            "p_detected",
-            "status",
-            "keep",
-        ]
-    )
+    return pd.DataFrame(columns=list(VERDICT_COLUMNS))
 
 
 def test_a_rejected_plot_season_earns_nothing(inputs):
