@@ -29,7 +29,9 @@ def run(small_county, tmp_path_factory):
 
 def _out(run):
     with run["engine"].connect() as c:
-        return c.execute(sa.text("SELECT id, out_dir FROM runs WHERE status = 'succeeded'")).one()
+        return c.execute(
+            sa.text("SELECT id, out_dir FROM runs WHERE status = 'succeeded' ORDER BY id DESC LIMIT 1")
+        ).one()
 
 
 def test_plot_results_are_stored_with_the_worst_flag(run):
@@ -87,3 +89,28 @@ def test_trajectories_end_where_the_plot_results_do(run):
     np.testing.assert_array_equal(start["litter_baseline"].values, start["litter_project"].values)
     assert float(np.abs(start[["delta_p5", "delta_p95"]].values).max()) == 0.0
     assert int(ds["year"][0]) == int(ds["year"][1]) - 1
+
+
+def test_the_next_run_takes_a_reviewers_rejection(run):
+    """A reviewer rejects both seasons of a credited plot; the next run's models stage gives the
+    plot exactly nothing (every draw 0, so its interval is 0 too) and counts the decisions."""
+    from mrv_service.store.db import session_scope
+    from mrv_service.store.projects import get_project
+    from mrv_service.store.reviews import record_review
+
+    _run_id, out_dir = _out(run)
+    before = pd.read_csv(f"{out_dir}/plot_results.csv", dtype={"plot_id": str}).set_index("plot_id")
+    plot = before["delta_t_co2e"].abs().idxmax()
+    assert before.at[plot, "delta_t_co2e"] != 0
+    with session_scope(run["engine"]) as s:
+        project = get_project(s, SAMPLE_PROJECT)
+        for year in (2024, 2025):
+            record_review(s, project, plot_id=plot, year=year, practice="tillage", decision="reject",
+                          reviewer="agro@example.org", note="no evidence of the no-till drill")  # fmt: skip
+            s.commit()
+    summary = run_project(run["settings"], SAMPLE_PROJECT, stages=["models"], echo=lambda *_a, **_k: None)
+    after = pd.read_csv(f"{out_dir}/plot_results.csv", dtype={"plot_id": str}).set_index("plot_id")
+    assert after.at[plot, "delta_t_co2e"] == 0.0
+    assert after.at[plot, "delta_t_co2e_p5"] == 0.0 and after.at[plot, "delta_t_co2e_p95"] == 0.0
+    applied = summary["verified_credit"]["reviews_applied"]
+    assert applied["rejected_plot_seasons_excluded"] == 2
