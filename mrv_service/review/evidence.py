@@ -27,6 +27,7 @@ date or file and the fix; :func:`plot_chip_png` and :func:`project_background` a
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import functools
 import json
@@ -152,8 +153,27 @@ class _Opened:
     def has(self, name: str) -> bool:
         return name in self.ds.variables or (self.h5 is not None and name in self.h5.variables)
 
+    def close(self) -> None:
+        self.ds.close()
+        if self.h5 is not None:
+            self.h5.close()
+
 
 _OPEN: dict[Path, _Opened] = {}
+
+
+@atexit.register
+def _close_all() -> None:
+    """Close the cached files before the interpreter tears h5py down (closing them during its
+    shutdown prints "Exception ignored ... bad operand type for unary ~")."""
+    with _LOCK:
+        opened = list(_OPEN.values())
+        _OPEN.clear()
+    for f in opened:
+        try:
+            f.close()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
 
 
 def _file_key(path: Path) -> tuple[int, int, int]:
