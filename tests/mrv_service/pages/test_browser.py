@@ -5,7 +5,8 @@ Sign in, open the dashboard, open a flagged plot, check that the charts and maps
 (non-empty SVG, Leaflet's paths, the background and the image chips loaded), accept the flag and
 find the decision in the audit trail; a viewer cannot review; another organisation's plot id is
 404. Every request must stay on 127.0.0.1 and no console error may appear. The screenshots of
-the README are written on the way (``docs/images/pages_dashboard.png``, ``pages_plot.png``).
+the README are taken on the way (into ``docs/images/pages_dashboard.png`` and ``pages_plot.png``
+with ``MRV_UPDATE_SCREENSHOTS=1``).
 
 Skipped when /usr/bin/chromium (or the playwright package) is missing, unless
 ``MRV_REQUIRE_BROWSER=1``, in which case that fails.
@@ -33,6 +34,8 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "docs" / "images"
+"""Where the README's screenshots are written when ``MRV_UPDATE_SCREENSHOTS=1`` (otherwise to a
+temporary folder, so that `make test` leaves the checkout unchanged)."""
 TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.slow
@@ -154,8 +157,9 @@ def _worst_severities(env) -> list:
         engine.dispose()
 
 
-def test_review_a_flagged_plot_in_the_browser(browser, server, browser_env):
+def test_review_a_flagged_plot_in_the_browser(browser, server, browser_env, tmp_path):
     pid, plot = browser_env["project_id"], browser_env["flagged_plot"]
+    shots = SCREENSHOTS if os.environ.get("MRV_UPDATE_SCREENSHOTS") == "1" else tmp_path
     w = Watched(browser, server)
     page = w.page
     try:
@@ -191,7 +195,7 @@ def test_review_a_flagged_plot_in_the_browser(browser, server, browser_env):
         assert sorted(fills) == sorted(colour[w] for w in _worst_severities(browser_env))
         assert "#d7301f" in fills  # the trained detectors found critical contradictions
         page.check('input[name="colour-by"][value="credit"]')
-        page.screenshot(path=str(SCREENSHOTS / "pages_dashboard.png"), full_page=True)
+        page.screenshot(path=str(shots / "pages_dashboard.png"), full_page=True)
 
         # a flagged plot, from the plot list
         with page.expect_navigation(wait_until="networkidle"):
@@ -215,7 +219,7 @@ def test_review_a_flagged_plot_in_the_browser(browser, server, browser_env):
             chips.nth(i).scroll_into_view_if_needed()
             page.wait_for_function("img => img.complete", arg=chips.nth(i).element_handle())
             assert chips.nth(i).evaluate("img => img.naturalWidth") == 256
-        page.screenshot(path=str(SCREENSHOTS / "pages_plot.png"), full_page=True)
+        page.screenshot(path=str(shots / "pages_plot.png"), full_page=True)
 
         # accept the first flag
         row = page.locator("tr.flag-row").first
