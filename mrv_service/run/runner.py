@@ -397,8 +397,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
             log.info("stage %s: started", spec.name)
             with _capture(spec.name, found):
                 if spec.name == "imagery":
-                    client = _dask_client(env)
-                    try:
+                    with _dask_client(env) as client:
                         outcome = imagery_stage(
                             inputs,
                             default_source=env.stac_url,
@@ -406,9 +405,6 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                             dask_client=client,
                             progress=advance("imagery"),
                         )
-                    finally:
-                        if client is not None:
-                            client.close()
                     outcome.features.to_netcdf(tmp / "plot_features.nc")
                     manifest_imagery = imagery_inputs(outcome.features)
                     summary["imagery"] = outcome.summary
@@ -601,15 +597,33 @@ def _short(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dask_client(env: Settings):
+@contextlib.contextmanager
+def _dask_client(env: Settings) -> Iterator[Any]:
+    """The Dask client of the imagery stage: None (local threads) without ``MRV_DASK_SCHEDULER``;
+    inside a task of that scheduler's cluster (a run the service queued) the worker's own client,
+    which hands the task's thread back while the scene tasks run (a worker with one thread would
+    otherwise wait on itself for ever); else a client of the scheduler."""
     if not env.dask_scheduler:
-        return None
-    from dask.distributed import Client
+        yield None
+        return
+    from distributed import Client, get_worker, worker_client
 
     try:
-        return Client(env.dask_scheduler, timeout="30s")
+        get_worker()
+    except ValueError:  # not inside a Dask task
+        pass
+    else:
+        with worker_client() as client:
+            yield client
+        return
+    try:
+        client = Client(env.dask_scheduler, timeout="30s")
     except OSError as exc:
         raise RunNotReadyError(
             f"the Dask scheduler MRV_DASK_SCHEDULER={env.dask_scheduler!r} is unreachable ({exc}); "
             "start it or unset MRV_DASK_SCHEDULER to run on local threads"
         ) from exc
+    try:
+        yield client
+    finally:
+        client.close()

@@ -37,7 +37,8 @@ def _address(log: Path, proc: subprocess.Popen, timeout: float = 60) -> str:
 
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory):
-    """A ``dask scheduler`` and one ``dask worker`` process; yields (address, worker pid)."""
+    """A ``dask scheduler`` and one ``dask worker`` process with one thread (the run's task and its
+    scene tasks share it: the run must hand it back); yields (address, worker pids)."""
     tmp = tmp_path_factory.mktemp("dask")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     bindir = Path(sys.executable).parent
@@ -59,7 +60,7 @@ def scheduler(tmp_path_factory):
     try:
         address = _address(tmp / "scheduler.log", sched)
         worker = _start(
-            [str(bindir / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "2", "--no-dashboard"],
+            [str(bindir / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
             env,
             tmp / "worker.log",
         )
