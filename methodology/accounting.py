@@ -48,7 +48,10 @@ from models.units import C_TO_CO2
 
 __all__ = [
     "AccountingRules",
+    "ProjectAccounting",
     "account",
+    "plot_accounting",
+    "project_accounting",
     "by_farmer",
     "organic_amendment_leakage",
     "soc_removals",
@@ -218,24 +221,69 @@ def account(
     if removals.attrs.get("units") != "t CO2e":
         raise ModelInputError("removals must be in t CO2e (use soc_removals)")
     r = removals.transpose("draw", "plot", "year")
-    years = [int(y) for y in r["year"].values]
     zeros = xr.zeros_like(r.isel(draw=0, drop=True))
     e = zeros if emissions is None else emissions.reindex_like(zeros).fillna(0.0)
     if leakage is None:
-        if rules.leakage == "zero" and not rules.leakage_reason:
-            raise ModelInputError(
-                "a zero leakage rule needs its reason (the methodology definition's leakage.reason)"
-            )
+        _check_zero_leakage(rules)
         lk = zeros
     else:
         lk = leakage.reindex_like(zeros).fillna(0.0)
+    years = [int(y) for y in r["year"].values]
     totals = r.sum("plot").values  # (draw, year)
+    acc = project_accounting(totals, years, e.sum("plot").values, lk.sum("plot").values, rules)
+    plot_mean = r.mean("draw")
+    gains = (plot_mean * acc.factor_da()).clip(min=0.0).sum("plot").values
+    return plot_accounting(plot_mean, e, lk, acc, gains), acc.project
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectAccounting:
+    """The project's accounting (:func:`project_accounting`) and what its plots' shares need."""
+
+    project: dict[str, Any]
+    """Per vintage and over the period (:func:`account`'s ``project``)."""
+    years: list[int]
+    factor: np.ndarray
+    """Per vintage: 1 - the signed uncertainty deduction share [1]."""
+    buffer: np.ndarray
+    """Per vintage: the project's buffer [t CO2e] (mean of the draws)."""
+
+    def factor_da(self) -> xr.DataArray:
+        return xr.DataArray(self.factor, dims="year", coords={"year": self.years})
+
+
+def _check_zero_leakage(rules: AccountingRules) -> None:
+    if rules.leakage == "zero" and not rules.leakage_reason:
+        raise ModelInputError(
+            "a zero leakage rule needs its reason (the methodology definition's leakage.reason)"
+        )
+
+
+def project_accounting(
+    totals: np.ndarray,
+    years: list[int],
+    emissions: np.ndarray,
+    leakage: np.ndarray,
+    rules: AccountingRules,
+) -> ProjectAccounting:
+    """Steps 2-4 of the module notes for the project, from its totals.
+
+    Parameters
+    ----------
+    totals : numpy.ndarray
+        The project's removals summed over plots inside each draw, over (draw, year) [t CO2e].
+    years : list of int
+        The vintages, along the second axis.
+    emissions, leakage : numpy.ndarray
+        Project minus baseline emissions and leakage summed over plots, per vintage [t CO2e].
+    """
     period = uncertainty_deduction(totals.sum(axis=1), rules)
     excluded_period = period["excluded"]
-    plot_mean = r.mean("draw")
     ded_share = np.zeros(len(years))
+    buffers = np.zeros(len(years))
     vint: dict[int, Any] = {}
     net_draws = np.zeros_like(totals)
+    net_total = 0.0
     for j, y in enumerate(years):
         d = uncertainty_deduction(totals[:, j], rules)
         share = d["deduction"]
@@ -248,46 +296,25 @@ def account(
         ded_share[j] = share if d["mean"] >= 0 else -share  # a net loss grows (I_soil = -1)
         adj = totals[:, j] * (1.0 - ded_share[j])
         buf = np.maximum(adj, 0.0) * rules.buffer_rate if rules.buffer != "none" else np.zeros_like(adj)
-        e_y = float(e.sel(year=y).sum())
-        l_y = float(lk.sel(year=y).sum())
+        e_y = float(emissions[j])
+        l_y = float(leakage[j])
         net_draws[:, j] = adj - buf - e_y - l_y
         adj_mean = d["mean"] * (1.0 - ded_share[j])
-        buffer_mean = max(adj_mean, 0.0) * rules.buffer_rate if rules.buffer != "none" else 0.0
-        net = adj_mean - buffer_mean - e_y - l_y
+        buffers[j] = max(adj_mean, 0.0) * rules.buffer_rate if rules.buffer != "none" else 0.0
+        net = adj_mean - buffers[j] - e_y - l_y
+        net_total += net
         vint[y] = {
             "removals": {k: round(v, 3) for k, v in d.items() if k in ("mean", "p5", "p95")},
             "u90": round(d["u90"], 4) if np.isfinite(d["u90"]) else None,
             "deduction_share": round(abs(ded_share[j]), 4),
             "deduction_assessed_over": assessed,
             "uncertainty_deduction": round(d["mean"] - adj_mean, 3),
-            "buffer": round(buffer_mean, 3),
+            "buffer": round(buffers[j], 3),
             "emissions": round(e_y, 3),
             "leakage": round(l_y, 3),
             "net": round(net, 3),
             "net_interval": _interval(net_draws[:, j]),
         }
-    # per plot: the project's deduction factor and buffer pro rata
-    factor = xr.DataArray(1.0 - ded_share, dims="year", coords={"year": years})
-    adj_plot = plot_mean * factor
-    # the project's buffer shared among the plots that gain, in proportion to their gain
-    project_adj = adj_plot.sum("plot")
-    gains = adj_plot.clip(min=0.0)
-    total_gain = gains.sum("plot")
-    project_buffer = project_adj.clip(min=0.0) * (rules.buffer_rate if rules.buffer != "none" else 0.0)
-    buf_plot = xr.where(total_gain > 0, gains / total_gain.where(total_gain > 0, 1.0) * project_buffer, 0.0)
-    per_plot = xr.Dataset(
-        {
-            "removals": plot_mean,
-            "uncertainty_deduction": plot_mean - adj_plot,
-            "buffer": buf_plot,
-            "emissions": e,
-            "leakage": lk,
-            "net": adj_plot - buf_plot - e - lk,
-        }
-    )
-    for v in per_plot.data_vars:
-        per_plot[v].attrs["units"] = "t CO2e"
-    net_total = float(per_plot["net"].sum())
     reason = (
         f"U90 of the period's removals is {period['u90']:.0%} > {rules.exclude_above:.0%}: excluded "
         "(VCS Methodology Requirements v5.0 section 2.4; for SOC the uncertainty is to be assessed over "
@@ -307,11 +334,53 @@ def account(
         "excluded": excluded_period,
         "excluded_reason": reason,
         # excluded removals are already deducted in full (share 1): what remains is the emissions
-        # and leakage side, a net emission if positive, reported as it is
+        # and leakage side, a net emission if positive, reported as it is; the plots' nets add up
+        # to it (their deduction pro rata, the buffer shared among the gaining plots)
         "credited_t_co2e": round(net_total, 3),
         "units": "t CO2e",
     }
-    return per_plot, project
+    return ProjectAccounting(project, list(years), 1.0 - ded_share, buffers)
+
+
+def plot_accounting(
+    plot_mean: xr.DataArray,
+    emissions: xr.DataArray,
+    leakage: xr.DataArray,
+    acc: ProjectAccounting,
+    total_gain: np.ndarray,
+) -> xr.Dataset:
+    """Per plot and vintage: the project's deduction pro rata and its buffer shared among the
+    plots that gain, in proportion to their gain (module notes).
+
+    Parameters
+    ----------
+    plot_mean : xarray.DataArray
+        Each plot's removals, mean of the draws, over (plot, year) [t CO2e].
+    emissions, leakage : xarray.DataArray
+        Over (plot, year) [t CO2e].
+    acc : ProjectAccounting
+    total_gain : numpy.ndarray
+        Per vintage: the sum over the project's plots of ``max(0, plot_mean x factor)`` [t CO2e].
+    """
+    factor = acc.factor_da()
+    adj_plot = plot_mean * factor
+    gains = adj_plot.clip(min=0.0)
+    total = xr.DataArray(np.asarray(total_gain, float), dims="year", coords={"year": acc.years})
+    project_buffer = xr.DataArray(acc.buffer, dims="year", coords={"year": acc.years})
+    buf_plot = xr.where(total > 0, gains / total.where(total > 0, 1.0) * project_buffer, 0.0)
+    per_plot = xr.Dataset(
+        {
+            "removals": plot_mean,
+            "uncertainty_deduction": plot_mean - adj_plot,
+            "buffer": buf_plot,
+            "emissions": emissions,
+            "leakage": leakage,
+            "net": adj_plot - buf_plot - emissions - leakage,
+        }
+    )
+    for v in per_plot.data_vars:
+        per_plot[v].attrs["units"] = "t CO2e"
+    return per_plot
 
 
 def by_farmer(

@@ -24,7 +24,14 @@ import xarray as xr
 
 from models.units import C_TO_CO2
 
-__all__ = ["INTERVAL", "add_model_error", "interval", "plot_estimates", "project_estimates"]
+__all__ = [
+    "INTERVAL",
+    "add_model_error",
+    "interval",
+    "plot_estimates",
+    "project_estimates",
+    "total_estimates",
+]
 
 INTERVAL = (0.05, 0.95)
 """Percentiles of the reported interval: the 90 % interval of the VCS uncertainty rule."""
@@ -122,8 +129,12 @@ def project_estimates(vintages: xr.DataArray, area_ha: xr.DataArray) -> dict[str
         ``vintages``: {year: {mean, p5, p50, p95, sd}}, ``total``: the same over all vintages,
         ``draws``: the number of draws.
     """
-    per_draw = (vintages * area_ha).sum("plot") * C_TO_CO2  # (draw, year) [t CO2e]
-    per_draw = per_draw.assign_attrs(units="t CO2e")
+    return total_estimates(((vintages * area_ha).sum("plot") * C_TO_CO2).assign_attrs(units="t CO2e"))
+
+
+def total_estimates(per_draw: xr.DataArray) -> dict[str, Any]:
+    """:func:`project_estimates` from the project totals already summed over plots inside each
+    draw, over (draw, year) [t CO2e] (a run by plot chunk adds up the chunks' sums)."""
 
     def row(values: xr.DataArray) -> dict[str, float]:
         s = interval(values)

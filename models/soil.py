@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_IPCC_SOIL_CLASS",
     "IPCC_SOIL_CLASSES",
     "initial_soc_stock",
+    "sampled_mean_stock",
 ]
 
 DEFAULT_CLAY_PCT = 30.0
@@ -41,7 +42,9 @@ IPCC 2006 Vol. 4 Ch. 3 Annex 3A.5, Figure 3A.5.4."""
 _TOLERANCE_CM = 1e-6
 
 
-def initial_soc_stock(layers: pd.DataFrame, plot_ids: Sequence[str], depth_cm: float) -> pd.DataFrame:
+def initial_soc_stock(
+    layers: pd.DataFrame, plot_ids: Sequence[str], depth_cm: float, *, project_mean: float | None = None
+) -> pd.DataFrame:
     """Initial SOC stock of the 0-``depth_cm`` layer per plot [t C ha-1], from layer results.
 
     Parameters
@@ -53,6 +56,9 @@ def initial_soc_stock(layers: pd.DataFrame, plot_ids: Sequence[str], depth_cm: f
         The project's plots, in output order.
     depth_cm : float
         Depth of the modelled layer [cm].
+    project_mean : float, optional
+        The stock of plots without a sampling site [t C ha-1] (default: the mean of the sampled
+        plots in ``layers``; a run by plot chunk passes the project's, :func:`sampled_mean_stock`).
 
     Returns
     -------
@@ -81,25 +87,44 @@ def initial_soc_stock(layers: pd.DataFrame, plot_ids: Sequence[str], depth_cm: f
     >>> initial_soc_stock(t, ["a", "b", "c"], 30.0)["soc_initial"].tolist()
     [55.0, 50.0, 52.5]
     """
-    df = layers[(layers["top"] >= 0) & (layers["bottom"] <= depth_cm + _TOLERANCE_CM)].copy()
-    df["thick"] = df["bottom"] - df["top"]
-    sites = df.groupby(["plot_id", "date"]).agg(
-        stock=("stock", "sum"), thick=("thick", "sum"), top=("top", "min")
-    )
-    sites = sites[(sites["top"] <= _TOLERANCE_CM) & np.isclose(sites["thick"], depth_cm)]
-    per_plot = sites.groupby("plot_id")["stock"].agg(["mean", "size"])
-    if per_plot.empty:
-        raise ModelInputError(
-            f"no soil sample covers 0-{depth_cm:g} cm: every sampling site needs layers from 0 to "
-            f"{depth_cm:g} cm with a bulk density; upload such samples (mrv ingest soil) or set "
-            "model.depth_cm to the depth the samples cover"
-        )
+    per_plot = _plot_stocks(layers, depth_cm)
+    if project_mean is None:
+        project_mean = sampled_mean_stock(layers, depth_cm, per_plot)
     index = pd.Index([str(p) for p in plot_ids], name="plot")
     out = pd.DataFrame(
-        {"soc_initial": float(per_plot["mean"].mean()), "n_sites": 0, "source": "project_mean"}, index=index
+        {"soc_initial": float(project_mean), "n_sites": 0, "source": "project_mean"}, index=index
     )
     hit = index.intersection(per_plot.index)
     out.loc[hit, "soc_initial"] = per_plot.loc[hit, "mean"]
     out.loc[hit, "n_sites"] = per_plot.loc[hit, "size"].astype(int)
     out.loc[hit, "source"] = "measured"
     return out
+
+
+def _plot_stocks(layers: pd.DataFrame, depth_cm: float) -> pd.DataFrame:
+    """Per sampled plot: the mean stock of its complete sites [t C ha-1] and their number."""
+    df = layers[(layers["top"] >= 0) & (layers["bottom"] <= depth_cm + _TOLERANCE_CM)].copy()
+    df["thick"] = df["bottom"] - df["top"]
+    sites = df.groupby(["plot_id", "date"]).agg(
+        stock=("stock", "sum"), thick=("thick", "sum"), top=("top", "min")
+    )
+    sites = sites[(sites["top"] <= _TOLERANCE_CM) & np.isclose(sites["thick"], depth_cm)]
+    return sites.groupby("plot_id")["stock"].agg(["mean", "size"])
+
+
+def sampled_mean_stock(layers: pd.DataFrame, depth_cm: float, per_plot: pd.DataFrame | None = None) -> float:
+    """The mean initial stock of the sampled plots [t C ha-1] (:func:`initial_soc_stock` notes).
+
+    Raises
+    ------
+    ModelInputError
+        When no site covers 0-``depth_cm`` (nothing to start the model from).
+    """
+    per_plot = _plot_stocks(layers, depth_cm) if per_plot is None else per_plot
+    if per_plot.empty:
+        raise ModelInputError(
+            f"no soil sample covers 0-{depth_cm:g} cm: every sampling site needs layers from 0 to "
+            f"{depth_cm:g} cm with a bulk density; upload such samples (mrv ingest soil) or set "
+            "model.depth_cm to the depth the samples cover"
+        )
+    return float(per_plot["mean"].mean())

@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from models.montecarlo import ParameterSpec, draw_parameters
+from models.random_streams import plot_generator
 
 __all__ = ["SCENARIO_UNCERTAINTY", "DEFAULT_SEED", "chain_parameter_specs", "scenario_draws"]
 
@@ -97,7 +98,9 @@ def scenario_draws(
     n_draws : int
         Number of draws.
     seed : int
-        Seed of :func:`numpy.random.default_rng`; the same seed and plots give the same draws.
+        Seed of :func:`numpy.random.default_rng` for the shared draws and of each plot's own stream
+        (:func:`models.random_streams.plot_generator`) for the per-plot draws: the same seed gives
+        a plot the same draws whichever other plots are drawn with it.
     clay_pct : float, optional
         Project default clay [%]; the clay range is moved to centre on it (same half-width).
     specs : mapping, optional
@@ -126,16 +129,9 @@ def scenario_draws(
     rng = np.random.default_rng(seed)
     shared = {k: v for k, v in specs.items() if not v.per_plot}
     per_plot = {k: v for k, v in specs.items() if v.per_plot}
-    parts = []
-    if shared:
-        parts.append(draw_parameters(shared, n_draws, random_state=rng))
-    plot_draws = draw_parameters(per_plot, n_draws, plots=ids, random_state=rng) if per_plot else None
-    if plot_draws is not None:
-        parts.append(plot_draws.drop_vars("soc_factor", errors="ignore"))
-    draws = xr.merge(parts) if parts else xr.Dataset(coords={"draw": np.arange(n_draws)})
-    soc0 = soc_initial.reindex(plot=ids)
-    factor = plot_draws["soc_factor"] if plot_draws is not None and "soc_factor" in plot_draws else 1.0
-    draws["soc_initial"] = (soc0 * factor).transpose("draw", "plot").assign_attrs(units="t C ha-1")
+    draws = draw_parameters(shared, n_draws, random_state=rng) if shared else None
+    if draws is None:
+        draws = xr.Dataset(coords={"draw": np.arange(n_draws)})
     if model_error:
         draws["model_error"] = xr.DataArray(
             rng.standard_normal(n_draws),
@@ -143,4 +139,28 @@ def scenario_draws(
             coords={"draw": draws["draw"]},
             attrs={"units": "1", "long_name": "standard normal deviate of the model prediction error"},
         )
+    factor: xr.DataArray | float = 1.0
+    for name, spec in per_plot.items():
+        # each plot its own stream (models.random_streams): a plot's draws do not depend on the
+        # other plots drawn, so a run by plot chunk gives the same draws whatever the chunks
+        vals = np.empty((n_draws, len(ids)))
+        for i, pid in enumerate(ids):
+            vals[:, i] = spec.sample(plot_generator(seed, name, pid), (n_draws,))
+        da = xr.DataArray(
+            vals,
+            dims=("draw", "plot"),
+            coords={"draw": draws["draw"], "plot": np.asarray(ids)},
+            attrs={
+                "units": spec.units,
+                "distribution": spec.resolved_kind(),
+                "ipcc_95pct_range": f"{spec.mean} ({spec.lower} - {spec.upper})",
+                "shared_across_plots": "False",
+            },
+        )
+        if name == "soc_factor":
+            factor = da
+        else:
+            draws[name] = da
+    soc0 = soc_initial.reindex(plot=ids)
+    draws["soc_initial"] = (soc0 * factor).transpose("draw", "plot").assign_attrs(units="t C ha-1")
     return draws

@@ -47,7 +47,8 @@ def cli(verbose: int, quiet: int) -> None:
     PROJECT FILE`, `mrv run PROJECT`. `mrv demo` does all of it on the bundled sample county.
 
     Settings come from MRV_* environment variables (MRV_DATABASE_URL, MRV_DATA_DIR,
-    MRV_STAC_URL, MRV_STAC_API_KEY, MRV_DASK_SCHEDULER, MRV_OUTPUT_DIR); see README.md.
+    MRV_STAC_URL, MRV_STAC_API_KEY, MRV_DASK_SCHEDULER, MRV_DASK_WORKERS, MRV_CHUNK_PLOTS,
+    MRV_OUTPUT_DIR); see README.md.
     """
     configure_logging(verbose - quiet)
 
@@ -124,7 +125,13 @@ def demo(out_dir: Path | None, sample_dir: Path | None, seed: int | None) -> Non
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    from mrv_service.config import SettingsError
+
+    try:
+        cli()
+    except SettingsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ class Settings:
     stac_url: str | None
     """STAC API URL or local ``catalog.json``; ``None`` means the sample county's catalog."""
     dask_scheduler: str | None
-    """Dask scheduler address; ``None`` runs on local threads."""
+    """Dask scheduler address; ``None`` runs on local threads (or on :attr:`dask_workers`)."""
     output_dir: Path
     """Where results and documents are written."""
     sample_dir: Path
@@ -57,6 +57,12 @@ class Settings:
     """API key of a commercial STAC API; only from the environment, never stored."""
     stac_api_key_header: str = "Authorization"
     """HTTP header carrying the key; ``Authorization`` sends ``Bearer KEY``."""
+    dask_workers: int = 0
+    """Without a scheduler: a run starts a Dask ``LocalCluster`` of this many worker processes
+    (one thread each) for its stages; 0 runs in the run's own process."""
+    chunk_plots: int = 2000
+    """Plots per chunk of the verification and models stages (the results do not depend on it;
+    a worker's memory grows with it)."""
 
     def stac_headers(self) -> dict[str, str] | None:
         """HTTP headers for STAC API requests (None without a key)."""
@@ -69,6 +75,10 @@ class Settings:
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed (tests use this)."""
         return dataclasses.replace(self, **changes)
+
+
+class SettingsError(ValueError):
+    """An ``MRV_`` environment variable holds a value the service cannot use."""
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -87,5 +97,21 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings
         secret_key=env.get(PREFIX + "SECRET_KEY") or DEV_SECRET_KEY,
         stac_api_key=env.get(PREFIX + "STAC_API_KEY") or None,
         stac_api_key_header=env.get(PREFIX + "STAC_API_KEY_HEADER") or "Authorization",
+        dask_workers=_count(env, "DASK_WORKERS", 0, low=0),
+        chunk_plots=_count(env, "CHUNK_PLOTS", 2000, low=1),
     )
     return settings.replace(**overrides) if overrides else settings
+
+
+def _count(env: Mapping[str, str], name: str, default: int, *, low: int) -> int:
+    """A whole-number setting, refused with the variable's name when it is not one."""
+    raw = env.get(PREFIX + name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if value < low:
+        raise SettingsError(f"{PREFIX}{name}={raw!r} must be a whole number >= {low}; unset it for {default}")
+    return value

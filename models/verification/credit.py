@@ -30,6 +30,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from models.frequent import most_frequent
+from models.random_streams import plot_generator
+
 __all__ = ["FALLBACK_CONFIRMATION", "claim_keep_probability", "confirmation_rates", "misclassification_draws"]
 
 FALLBACK_CONFIRMATION = 0.5
@@ -119,30 +122,36 @@ def misclassification_draws(
     Returns
     -------
     xarray.DataArray
-        Over (draw, plot, year) [1], 0 or 1.
+        Over (draw, plot, year) [1], 0 or 1; ``attrs["p_keep"]``: the probability over (plot, year)
+        that every credited claim holds, ``attrs["expected_keep_mean"]`` its mean.
     """
     v = verdicts.assign(keep=keep.to_numpy())
     back = v[v["year"].isin(list(baseline_years)) & v["logged"].notna()]
-    usual = back.groupby(["plot_id", "practice"])["logged"].agg(lambda s: s.value_counts().index[0])
-    proj = v[v["year"].isin(list(years)) & v["logged"].notna()].copy()
-    key = list(zip(proj["plot_id"], proj["practice"], strict=True))
-    proj["credited"] = [usual.get(k) != lg for k, lg in zip(key, proj["logged"], strict=True)]
-    proj = proj[proj["credited"] & (proj["keep"] < 1.0)]
-    p_keep = xr.DataArray(
-        np.ones((len(plots), len(years))),
-        dims=("plot", "year"),
-        coords={"plot": list(plots), "year": list(years)},
-    )
-    rng = np.random.default_rng(seed)
+    usual = most_frequent(back.sort_values("year", kind="stable"), ["plot_id", "practice"], "logged")
+    proj = v[v["year"].isin(list(years)) & v["logged"].notna()]
+    proj = proj.assign(plot_id=proj["plot_id"].astype(str), year=proj["year"].astype(int))
+    usual_of = proj.join(usual.rename("usual"), on=["plot_id", "practice"])["usual"]
+    proj = proj[(usual_of.isna() | (usual_of != proj["logged"])) & (proj["keep"] < 1.0)]
+    p_keep = np.ones((len(plots), len(years)))
     out = np.ones((n_draws, len(plots), len(years)))
     pos = {p: i for i, p in enumerate(plots)}
     ypos = {int(y): j for j, y in enumerate(years)}
-    for row in proj.itertuples(index=False):
-        i, j = pos.get(str(row.plot_id)), ypos.get(int(row.year))
-        if i is None or j is None:
+    proj = proj.sort_values(["plot_id", "year", "practice"], kind="stable")
+    rows_i = proj["plot_id"].map(pos).to_numpy()
+    rows_j = proj["year"].map(ypos).to_numpy()
+    keeps = proj["keep"].to_numpy(float)
+    pids = proj["plot_id"].to_numpy()
+    # each plot its own stream, its claims drawn in (year, practice) order: a plot's draws do not
+    # depend on the other plots (models.random_streams), so a run by plot chunk gives the same
+    rng, current = None, None
+    for pid, i, j, k in zip(pids, rows_i, rows_j, keeps, strict=True):
+        if pid != current:
+            rng, current = plot_generator(seed, "misclassification", pid), pid
+        if pd.isna(i) or pd.isna(j):
             continue
-        out[:, i, j] *= rng.random(n_draws) < row.keep
-        p_keep[i, j] = p_keep[i, j] * row.keep
+        i, j = int(i), int(j)
+        out[:, i, j] *= rng.random(n_draws) < k
+        p_keep[i, j] *= k
     da = xr.DataArray(
         out,
         dims=("draw", "plot", "year"),
@@ -150,4 +159,5 @@ def misclassification_draws(
         attrs={"units": "1", "long_name": "1 where the season's credited practice claims hold in the draw"},
     )
     da.attrs["expected_keep_mean"] = float(p_keep.mean())
+    da.attrs["p_keep"] = p_keep
     return da

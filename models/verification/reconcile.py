@@ -33,6 +33,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from models.frequent import most_frequent
 from models.verification.detectors import practice_class
 
 __all__ = [
@@ -262,7 +263,7 @@ def apply_decisions(
     year = out["date"].dt.year
     till = out[out["activity"] == "tillage"]
     tilled_methods = till[practice_class("tillage", till["method"]) == "tilled"] if len(till) else till
-    habit = tilled_methods.groupby("plot_id")["method"].agg(lambda s: s.value_counts().index[0])
+    habit = most_frequent(tilled_methods.sort_values("date", kind="stable"), "plot_id", "method")
     for row in crit.itertuples(index=False):
         pid, yr, practice = str(row.plot_id), int(row.year), str(row.practice)
         if row.status == "overridden":  # a reviewer's method (models.verification.reviews)

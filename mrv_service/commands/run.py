@@ -57,7 +57,8 @@ def execute(project: str, out_dir: Path | None, seed: int | None, stages: tuple[
     bars: list = []
 
     def progress(stage: str):
-        bar = tqdm(desc=stage, unit="scene", leave=False, disable=not sys.stderr.isatty())
+        unit = "scene" if stage == "imagery" else "plot"
+        bar = tqdm(desc=stage, unit=unit, leave=False, disable=not sys.stderr.isatty())
         bars.append(bar)
         return bar.update
 

@@ -310,8 +310,8 @@ def _add_table(document, block: Mapping[str, Any], number: int) -> None:
             align=WD_ALIGN_PARAGRAPH.CENTER,
             size=small,
         )
-    for i, values in enumerate(rows, start=1):
-        cells = table.rows[i].cells
+    for row, values in zip(table.rows[1:], rows, strict=True):  # one pass: rows[i] walks them all
+        cells = row.cells
         for j in range(ncols):
             v = values[j] if j < len(values) else None
             align = WD_ALIGN_PARAGRAPH.RIGHT if is_numeric_cell(v) else WD_ALIGN_PARAGRAPH.LEFT

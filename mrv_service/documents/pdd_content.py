@@ -58,6 +58,10 @@ __all__ = ["PDD_SECTIONS", "pdd_document"]
 
 log = logging.getLogger(__name__)
 
+PLOT_TABLE_MAX = 2000
+"""Above this many plots the participants section lists villages, not plots (a table of 100,000
+rows is some 2,500 pages); ``pdd.json`` keeps every plot in ``plots``."""
+
 PDD_SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("cover", "封面", "Cover"),
     ("basic_requirements", "项目基本要求", "Basic project requirements"),
@@ -1068,50 +1072,10 @@ def pdd_document(
         "农户编号为加盐 SHA-256 散列（FH 开头），不公开农户姓名和身份证号；做法名称：plough 翻耕、rotary 旋耕、reduced 少耕、no_till 免耕、"
         "subsoiling 深松；removed 秸秆离田、burned 焚烧、retained 还田、mulched 覆盖还田。",
     )
-    rows = []
-    for pl in plots:
-        pid = pl["plot_id"]
-        rsrc = src_pr + f" row plot_id {pid}"
-        rows.append(
-            [
-                pid,
-                pl["farmer_hash"],
-                pl.get("village") or "—",
-                b.num(
-                    f"plot.{pid}.area_ha",
-                    pl["area_ha"],
-                    "ha",
-                    rsrc + ", column area_ha (plots upload)",
-                    None,
-                    "plot polygon area in its UTM zone (geodata.area)",
-                ),
-                pl["baseline_practice"],
-                pl["project_practice"],
-                b.num(
-                    f"plot.{pid}.credited_t_co2e",
-                    pl["credited_t_co2e"],
-                    "t CO2e",
-                    rsrc + ", column net_t_co2e",
-                    None,
-                    "C_p = sum_y (R_py - D_py - B_py - E_py - L_py)",
-                ),
-            ]
-        )
-    b.table(
-        blocks,
-        "参与地块明细（农户匿名）",
-        "Participating plots (farmers pseudonymised)",
-        [
-            "地块 Plot",
-            "农户 Farmer (hashed)",
-            "村 Village",
-            "面积 Area (ha)",
-            "基准线做法 Baseline",
-            "项目做法 Project",
-            "计入减排量 Credited (t CO2e)",
-        ],
-        rows,
-    )
+    if len(plots) > PLOT_TABLE_MAX:
+        _participants_by_village(b, blocks, pr, src_pr)
+    else:
+        _participants_by_plot(b, blocks, plots, src_pr)
 
     # -- annexes -------------------------------------------------------------------------------------------------
     unverified = unverified_items(definition)
@@ -1364,3 +1328,84 @@ def add_blockers_annex(
     )
     doc["sections"] = b.sections
     doc["values"] = b.values
+
+
+def _participants_by_plot(b: Builder, blocks: list, plots: list[dict[str, Any]], src_pr: str) -> None:
+    """One row per plot (farmer pseudonymised) with its area and credit."""
+    rows = []
+    for pl in plots:
+        pid = pl["plot_id"]
+        rsrc = src_pr + f" row plot_id {pid}"
+        rows.append(
+            [
+                pid,
+                pl["farmer_hash"],
+                pl.get("village") or "—",
+                b.num(
+                    f"plot.{pid}.area_ha",
+                    pl["area_ha"],
+                    "ha",
+                    rsrc + ", column area_ha (plots upload)",
+                    None,
+                    "plot polygon area in its UTM zone (geodata.area)",
+                ),
+                pl["baseline_practice"],
+                pl["project_practice"],
+                b.num(
+                    f"plot.{pid}.credited_t_co2e",
+                    pl["credited_t_co2e"],
+                    "t CO2e",
+                    rsrc + ", column net_t_co2e",
+                    None,
+                    "C_p = sum_y (R_py - D_py - B_py - E_py - L_py)",
+                ),
+            ]
+        )
+    b.table(
+        blocks,
+        "参与地块明细（农户匿名）",
+        "Participating plots (farmers pseudonymised)",
+        [
+            "地块 Plot",
+            "农户 Farmer (hashed)",
+            "村 Village",
+            "面积 Area (ha)",
+            "基准线做法 Baseline",
+            "项目做法 Project",
+            "计入减排量 Credited (t CO2e)",
+        ],
+        rows,
+    )
+
+
+def _participants_by_village(b: Builder, blocks: list, pr: pd.DataFrame, src_pr: str) -> None:
+    """One row per village (plots, farmers, area, credit): a project of more than
+    :data:`PLOT_TABLE_MAX` plots would make a document of thousands of pages; its per-plot list
+    (farmers pseudonymised) is the ``plots`` array of ``pdd.json``."""
+    b.para(
+        blocks,
+        f"项目共 {len(pr)} 个地块，超过 {PLOT_TABLE_MAX} 个，本表按村汇总；逐地块明细（农户匿名）见 pdd.json 的 plots 数组。"
+        f" The project has {len(pr)} plots, more than {PLOT_TABLE_MAX}: this table sums them by village; the per-plot "
+        "list (farmers pseudonymised) is the plots array of pdd.json.",
+    )
+    rows = []
+    for village, g in pr.groupby(pr["village"].fillna("—"), sort=True):
+        k = f"village.{village}"
+        rows_src = src_pr + f" rows with village '{village}'"
+        rows.append(
+            [
+                village,
+                count_num(b, f"{k}.plots", len(g), "plots", rows_src),
+                count_num(
+                    b, f"{k}.farmers", g["farmer_id"].nunique(), "farmers", rows_src + ", distinct farmer_id"
+                ),
+                *area_credit_cells(b, k, g, rows_src),
+            ]
+        )
+    b.table(
+        blocks,
+        "参与村汇总",
+        "Participating villages",
+        ["村 Village", "地块 Plots", "农户 Farmers", "面积 Area (ha)", "计入减排量 Credited (t CO2e)"],
+        rows,
+    )

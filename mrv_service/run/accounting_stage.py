@@ -25,9 +25,10 @@ import xarray as xr
 
 from methodology.accounting import (
     AccountingRules,
-    account,
-    by_farmer,
+    ProjectAccounting,
     organic_amendment_leakage,
+    plot_accounting,
+    project_accounting,
     soc_removals,
 )
 from methodology.definition import Definition, load_definition
@@ -42,10 +43,24 @@ from methodology.emissions import (
     straw_handling_fractions,
 )
 from methodology.rules import scheme_checks
+from models.errors import ModelInputError
+from models.exact_sums import fixed, fixed_sum, unfixed
 from models.scenarios import baseline_activities
 from mrv_service.run.inputs import ProjectInputs
 
-__all__ = ["AccountingOutcome", "accounting_lines", "accounting_stage", "rules_of", "season_amounts"]
+__all__ = [
+    "AccountingChunk",
+    "AccountingOutcome",
+    "accounting_chunk",
+    "accounting_lines",
+    "accounting_plots",
+    "accounting_project",
+    "accounting_stage",
+    "farmers_table",
+    "gain_sum",
+    "rules_of",
+    "season_amounts",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,16 +184,28 @@ def season_amounts(activities: pd.DataFrame, plot_ids: list[str], years: list[in
     return out.reset_index()
 
 
-def accounting_stage(
-    inputs: ProjectInputs,
-    vintages: xr.DataArray,
-    claims: pd.DataFrame,
-    *,
-    application_date: dt.date,
-    crediting_month: int,
-    climate_zone: str,
-) -> AccountingOutcome:
-    """Steps 1-5 of the module notes."""
+@dataclasses.dataclass(frozen=True)
+class AccountingChunk:
+    """The accounting of some plots before the project's deductions (:func:`accounting_chunk`)."""
+
+    plots: xr.Dataset
+    """Over (plot, year) [t CO2e]: ``removals`` (mean of the draws), ``emissions`` (project minus
+    baseline), ``leakage``; over plot: ``refused`` (overlap with an earlier project) and the
+    ``farmer_id`` coordinate."""
+    totals: np.ndarray
+    """Removals summed over the plots inside each draw, (draw, year) [quanta of t CO2e]."""
+    emissions: np.ndarray
+    leakage: np.ndarray
+    """Summed over the plots, per vintage [quanta of t CO2e]."""
+    by_source: dict[str, int]
+    """Emissions difference by source summed over plots and vintages [quanta of t CO2e]."""
+
+
+def accounting_chunk(
+    inputs: ProjectInputs, vintages: xr.DataArray, refused: list[str], *, climate_zone: str
+) -> AccountingChunk:
+    """Steps 1-2 of the module notes for the plots of ``inputs`` (all or a chunk): removals,
+    emissions and leakage per plot and vintage, refused plots zeroed, and their sums."""
     project = inputs.project
     defn = load_definition(project.methodology_id)
     rules = rules_of(defn)
@@ -188,11 +215,11 @@ def accounting_stage(
         plots["area_ha"].to_numpy(float), dims="plot", coords={"plot": ids}, attrs={"units": "ha"}
     )
     years = [int(y) for y in vintages["year"].values]
-    refused = sorted(set(claims.loc[claims["refused"], "plot_id"].astype(str))) if len(claims) else []
+    refused = sorted(set(refused) & set(ids))
     v = vintages.copy()
     if refused:
         v.loc[{"plot": refused}] = 0.0
-    removals = soc_removals(v.assign_attrs(units="t C ha-1"), area)
+    removals = soc_removals(v.assign_attrs(units="t C ha-1"), area).transpose("draw", "plot", "year")
     base_acts, _ = baseline_activities(
         inputs.activities, f"{project.crediting_start:%Y-%m-%d}", list(project.baseline_years)
     )
@@ -202,23 +229,57 @@ def accounting_stage(
         emis[name] = scenario_emissions(amounts, area, defn, climate_zone)
         manure_c[name] = _grid(amounts, "manure_c_t_ha") * area
     diff = emissions_difference(emis["project"], emis["baseline"])
-    leakage = None
+    zeros = xr.zeros_like(removals.isel(draw=0, drop=True))
+    leakage = zeros
     if rules.leakage == "vm0042_eq33":
         leakage = organic_amendment_leakage(manure_c["project"], manure_c["baseline"], rules)
     if refused:
         diff.loc[{"plot": refused}] = 0.0
-        if leakage is not None:
-            leakage.loc[{"plot": refused}] = 0.0
-    per_plot, proj = account(removals, diff["total_t_co2e"], leakage, rules)
-    farmer_of = dict(zip(ids, plots["farmer_id"].astype(str), strict=True))
-    share = project.settings.get("accounting.farmer_share")
-    farmers = by_farmer(per_plot, farmer_of, share=None if share is None else float(share))
-    table = pd.DataFrame({"plot_id": ids})
-    for y in years:
-        table[f"net_t_co2e_{y}"] = per_plot["net"].sel(year=y).round(4).values
-    for part in ("removals", "uncertainty_deduction", "buffer", "emissions", "leakage", "net"):
-        table[f"{part}_t_co2e"] = per_plot[part].sum("year").round(4).values
-    table["refused_overlap"] = np.isin(ids, refused)
+        leakage.loc[{"plot": refused}] = 0.0
+    e = diff["total_t_co2e"].reindex_like(zeros).fillna(0.0)
+    lk = leakage.reindex_like(zeros).fillna(0.0)
+    table = xr.Dataset(
+        {
+            "removals": removals.mean("draw").assign_attrs(units="t CO2e"),
+            "emissions": e.assign_attrs(units="t CO2e"),
+            "leakage": lk.assign_attrs(units="t CO2e"),
+            "refused": ("plot", np.isin(ids, refused), {"units": "1"}),
+        },
+        coords={"farmer_id": ("plot", plots["farmer_id"].astype(str).to_numpy())},
+    )
+    return AccountingChunk(
+        plots=table,
+        totals=fixed_sum(removals.values, axis=1),
+        emissions=fixed_sum(e.transpose("plot", "year").values, axis=0),
+        leakage=fixed_sum(lk.transpose("plot", "year").values, axis=0),
+        by_source={k: int(fixed_sum(diff[k].values)) for k in diff.data_vars},
+    )
+
+
+def accounting_project(
+    inputs: ProjectInputs,
+    parts: list[AccountingChunk],
+    claims: pd.DataFrame,
+    *,
+    application_date: dt.date,
+    crediting_month: int,
+    climate_zone: str,
+) -> tuple[ProjectAccounting, dict[str, Any]]:
+    """Steps 2-5 of the module notes for the project, from its chunks' sums (in any order: the
+    sums are exact); the ``accounting`` section of ``summary.json`` without ``farmers``."""
+    project = inputs.project
+    defn = load_definition(project.methodology_id)
+    rules = rules_of(defn)
+    years = [int(y) for y in parts[0].plots["year"].values]
+    totals = unfixed(sum(p.totals for p in parts))
+    e_y = unfixed(sum(p.emissions for p in parts))
+    l_y = unfixed(sum(p.leakage for p in parts))
+    if rules.leakage == "zero" and not rules.leakage_reason:
+        raise ModelInputError(
+            "a zero leakage rule needs its reason (the methodology definition's leakage.reason)"
+        )
+    acc = project_accounting(totals, years, e_y, l_y, rules)
+    refused = claims[claims["refused"]] if len(claims) else claims
     checks = scheme_checks(
         implementation_start=project.crediting_start,
         vintages=years,
@@ -227,23 +288,102 @@ def accounting_stage(
         ministry_issued=defn.ministry_issued,
         methodology_id=defn.id,
         hard_rules=defn.rule("hard_rules"),
-        overlapping_plots=len(refused),
+        overlapping_plots=len(set(refused["plot_id"].astype(str))) if len(refused) else 0,
     )
+    sources = parts[0].by_source.keys()
     summary = {
         "methodology": {"id": defn.id, "ministry_issued": defn.ministry_issued},
-        **proj,
-        "emissions_by_source_t_co2e": {k: round(float(diff[k].sum()), 3) for k in diff.data_vars},
+        **acc.project,
+        "emissions_by_source_t_co2e": {
+            k: round(float(unfixed(sum(p.by_source[k] for p in parts))), 3) for k in sources
+        },
         "emission_factors": {
             "climate": "dry" if "dry" in climate_zone else "wet",
             "gwp_n2o": defn.param("GWP_N2O"),
             "gwp_ch4": defn.param("GWP_CH4"),
         },
-        "refused_plots": claims[claims["refused"]].to_dict("records") if len(claims) else [],
+        "refused_plots": refused.to_dict("records") if len(refused) else [],
         "scheme_checks": checks,
         "application_date": f"{application_date:%Y-%m-%d}",
-        "farmers": int(len(farmers)),
     }
-    return AccountingOutcome(table, farmers, summary)
+    return acc, summary
+
+
+def gain_sum(chunk: xr.Dataset, acc: ProjectAccounting) -> np.ndarray:
+    """Per vintage: the chunk's sum of ``max(0, removals x factor)`` [quanta of t CO2e] (the
+    buffer's shares, :func:`methodology.accounting.plot_accounting`)."""
+    gains = (chunk["removals"] * acc.factor_da()).clip(min=0.0)
+    return fixed_sum(gains.transpose("plot", "year").values, axis=0)
+
+
+def accounting_plots(
+    chunk: xr.Dataset, acc: ProjectAccounting, total_gain: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The chunk's columns of ``plot_results.csv`` (net per vintage and the parts) and its sums
+    per farmer (``plots``, ``net`` [quanta of t CO2e])."""
+    per_plot = plot_accounting(
+        chunk["removals"], chunk["emissions"], chunk["leakage"], acc, unfixed(total_gain)
+    )
+    ids = [str(p) for p in chunk["plot"].values]
+    table = pd.DataFrame({"plot_id": ids})
+    for y in acc.years:
+        table[f"net_t_co2e_{y}"] = per_plot["net"].sel(year=y).round(4).values
+    for part in ("removals", "uncertainty_deduction", "buffer", "emissions", "leakage", "net"):
+        table[f"{part}_t_co2e"] = per_plot[part].sum("year").round(4).values
+    table["refused_overlap"] = chunk["refused"].values.astype(bool)
+    net = fixed(per_plot["net"].transpose("plot", "year").values).sum(axis=1)
+    farmers = (
+        pd.DataFrame({"farmer_id": chunk["farmer_id"].values.astype(str), "net": net})
+        .groupby("farmer_id", sort=True)
+        .agg(plots=("net", "size"), net=("net", "sum"))
+    )
+    return table, farmers
+
+
+def farmers_table(sums: pd.DataFrame, share: float | None) -> pd.DataFrame:
+    """``farmers.csv`` from the per-farmer sums of every chunk (``plots``, ``net`` in quanta):
+    the net of the farmer's plots [t CO2e] and the farmer's part where the project sets a share."""
+    out = sums.groupby(level=0, sort=True).sum()
+    table = pd.DataFrame(
+        {
+            "farmer_id": out.index.astype(str),
+            "plots": out["plots"].to_numpy(int),
+            "net_t_co2e": unfixed(out["net"].to_numpy()),
+        }
+    )
+    if share is not None:
+        if not 0.0 <= share <= 1.0:
+            raise ModelInputError(f"the farmers' share {share!r} must lie in [0, 1]")
+        table["farmer_share_t_co2e"] = table["net_t_co2e"] * share
+    return table
+
+
+def accounting_stage(
+    inputs: ProjectInputs,
+    vintages: xr.DataArray,
+    claims: pd.DataFrame,
+    *,
+    application_date: dt.date,
+    crediting_month: int,
+    climate_zone: str,
+) -> AccountingOutcome:
+    """Steps 1-5 of the module notes for every plot of the project in one chunk (a run by plot
+    chunk calls the parts per chunk: the same result)."""
+    refused = sorted(set(claims.loc[claims["refused"], "plot_id"].astype(str))) if len(claims) else []
+    part = accounting_chunk(inputs, vintages, refused, climate_zone=climate_zone)
+    acc, summary = accounting_project(
+        inputs,
+        [part],
+        claims,
+        application_date=application_date,
+        crediting_month=crediting_month,
+        climate_zone=climate_zone,
+    )
+    table, farmers = accounting_plots(part.plots, acc, gain_sum(part.plots, acc))
+    share = inputs.project.settings.get("accounting.farmer_share")
+    farmer_table = farmers_table(farmers, None if share is None else float(share))
+    summary["farmers"] = int(len(farmer_table))
+    return AccountingOutcome(table, farmer_table, summary)
 
 
 def accounting_lines(summary: dict[str, Any]) -> list[str]:

@@ -33,7 +33,9 @@ import xarray as xr
 from methodology.definition import load_definition
 from models import calibration, ipcc_tier1
 from models.chain import SoilCarbonParameters
-from models.estimate import add_model_error, interval, plot_estimates, project_estimates
+from models.estimate import add_model_error, interval, plot_estimates, total_estimates
+from models.exact_sums import unfixed
+from models.frequent import most_frequent
 from models.plausibility import check_rate, practice_categories
 from models.scenarios import (
     COMMON_PRACTICE,
@@ -45,16 +47,24 @@ from models.scenarios import (
     scenario_management,
 )
 from models.soil import initial_soc_stock
-from models.uncertainty import scenario_draws
+from models.uncertainty import SCENARIO_UNCERTAINTY, scenario_draws
 from models.units import C_TO_CO2
 from models.verification.credit import misclassification_draws
 from models.verification.reconcile import apply_decisions, apply_verification_rule
 from models.verification.reviews import apply_reviews, rejected_seasons
 from models.weather import monthly_forcing
 from mrv_service.run.inputs import ProjectInputs
+from mrv_service.run.models_partials import ModelsPartials, combine, partials_of
 from mrv_service.run.stages import assign_stations, check_models_ready, model_periods
 
-__all__ = ["ModelsOutcome", "models_stage", "practice_labels"]
+__all__ = [
+    "ModelsChunk",
+    "ModelsOutcome",
+    "models_chunk",
+    "models_stage",
+    "models_summary",
+    "practice_labels",
+]
 
 #: Draws per Monte Carlo chunk: memory grows with it, not with the number of draws.
 CHUNK_DRAWS = 100
@@ -84,18 +94,31 @@ def practice_labels(activities: pd.DataFrame, plots: list[str], years: list[int]
     """The logged practice of each plot over some years: ``tillage + residue`` methods, the most
     frequent of each (``not logged`` where none)."""
     df = activities[activities["activity"].isin(("tillage", "residue"))]
-    df = df[pd.to_datetime(df["date"]).dt.year.isin(years)]
+    dates = pd.to_datetime(df["date"])
+    df = df[dates.dt.year.isin(years)].assign(_date=dates).sort_values("_date", kind="stable")
 
     def most(sub: pd.DataFrame, activity: str) -> pd.Series:
-        rows = sub[sub["activity"] == activity]
-        return rows.groupby("plot_id")["method"].agg(lambda s: s.value_counts().index[0])
+        return most_frequent(sub[sub["activity"] == activity], "plot_id", "method")
 
     till, res = most(df, "tillage"), most(df, "residue")
     ids = pd.Index(plots, name="plot_id")
     return till.reindex(ids).fillna("not logged") + " + " + res.reindex(ids).fillna("not logged")
 
 
-def models_stage(
+@dataclasses.dataclass(frozen=True)
+class ModelsChunk:
+    """What :func:`models_chunk` computed for some plots."""
+
+    per_plot: pd.DataFrame
+    """The rows of ``plot_results.csv`` the models give (:attr:`ModelsOutcome.per_plot`)."""
+    partials: ModelsPartials
+    """The sums the project summary needs (:func:`models_summary`)."""
+    results: dict[str, ScenarioResult]
+    vintages: xr.DataArray
+    """Credited soil SOC change over (draw, plot, year) [t C ha-1]."""
+
+
+def models_chunk(
     inputs: ProjectInputs,
     *,
     seed: int,
@@ -103,25 +126,13 @@ def models_stage(
     progress: Callable[[int], Any] | None = None,
     chunk_draws: int = CHUNK_DRAWS,
     verdicts: pd.DataFrame | None = None,
-) -> ModelsOutcome:
-    """Scenarios, Monte Carlo and the Tier 1 comparison for every plot (module notes).
+    soc_project_mean: float | None = None,
+) -> ModelsChunk:
+    """Scenarios, Monte Carlo and Tier 1 for the plots of ``inputs`` (all or a chunk of them).
 
-    Parameters
-    ----------
-    inputs : ProjectInputs
-    seed : int
-        Seed of the Monte Carlo draws.
-    n_draws : int, optional
-        Number of draws (default: the project's ``model.monte_carlo_draws``).
-    progress : callable, optional
-        Called with the number of plots of each station group when the group is done.
-    chunk_draws : int
-        Draws run at once.
-    verdicts : pandas.DataFrame, optional
-        The verification stage's ``practice_verdicts.csv``: critical contradictions are modelled
-        as detected (:func:`models.verification.reconcile.apply_decisions`) and, with the setting
-        ``verification.misclassification_draw``, each credited claim holds in a draw with its
-        probability (:mod:`models.verification.credit`).
+    Every plot's result depends only on its own inputs, the station's weather, the seed and, for
+    plots without soil samples, ``soc_project_mean`` (the mean of the project's sampled plots
+    [t C ha-1]; default: of the plots given): the same for any chunk the plot is run in.
     """
     project = inputs.project
     s = project.settings
@@ -146,7 +157,7 @@ def models_stage(
     area = xr.DataArray(
         plots["area_ha"].to_numpy(float), dims="plot", coords={"plot": ids}, attrs={"units": "ha"}
     )
-    soc = initial_soc_stock(inputs.soil_layers, ids, depth)
+    soc = initial_soc_stock(inputs.soil_layers, ids, depth, project_mean=soc_project_mean)
     soc0 = xr.DataArray(
         soc["soc_initial"].to_numpy(float), dims="plot", coords={"plot": ids}, attrs={"units": "t C ha-1"}
     )
@@ -208,7 +219,6 @@ def models_stage(
     det = pd.concat(det_rows).reindex(ids)
     years = [int(y) for y in raw["year"].values]
     vint_len = _vintage_years(years, crediting_month, pd.Timestamp(project.crediting_start))
-    span_yr = float(vint_len.sum())  # project start to the last crediting point [yr]
     labels_base = practice_labels(inputs.activities, ids, list(project.baseline_years))
     labels_proj = practice_labels(inputs.activities, ids, list(project.project_years))
     t1 = _tier1(inputs, ids, zones, stations, project.baseline_years, project.project_years)
@@ -222,6 +232,7 @@ def models_stage(
     err = xr.DataArray([_model_error(c, bool(ch)) for c, ch in zip(cats, changed.values, strict=True)], dims="plot",
                        coords={"plot": ids}, attrs={"units": "t C ha-1 yr-1"})  # fmt: skip
     misclassified = None
+    unverified = None
     # excluded plot-seasons (by the rule, or rejected by a reviewer) earn nothing, whether or
     # not the misclassification draw runs
     excluded_by_review = set(rejected_seasons(inputs.reviews))
@@ -236,9 +247,7 @@ def models_stage(
         misclassified = misclassification_draws(
             verdicts, verdicts["keep"], ids, years, project.baseline_years, n_draws, seed + 1
         )
-        unverified_total = float(
-            (add_model_error(raw, draws["model_error"], err, vint_len).sum("year") * area).sum("plot").mean()
-        )
+        unverified = add_model_error(raw, draws["model_error"], err, vint_len)
         raw = raw.transpose("draw", "plot", "year") * misclassified.values
     vintages = add_model_error(raw, draws["model_error"], err, vint_len)
     for pid, yr in sorted(excluded):  # an excluded season claims nothing: no model error either
@@ -246,10 +255,26 @@ def models_stage(
             vintages.loc[{"plot": pid, "year": yr}] = 0.0
 
     est = plot_estimates(vintages, area)
-    proj = project_estimates(vintages, area)
-    total_c_draws = (vintages.sum("year") * area).sum("plot")  # (draw,) [t C]
+    span_yr = float(vint_len.sum())  # project start to the last crediting point [yr]
     litter_last = litter.isel(year=-1)
-
+    tier1_baseline = (t1["start_tillage"] + " / " + t1["start_input"]).to_numpy()
+    tier1_project = (t1["end_tillage"] + " / " + t1["end_input"]).to_numpy()
+    exact = pd.DataFrame(
+        {
+            "plot_id": ids,
+            "area_ha": plots["area_ha"].to_numpy(float),
+            "station_id": stations["station_id"].to_numpy(),
+            "station_distance_km": stations["distance_km"].to_numpy(),
+            "baseline_practice": labels_base.to_numpy(),
+            "project_practice": labels_proj.to_numpy(),
+            "soc_initial_t_c_ha": soc["soc_initial"].to_numpy(float),
+            "soc_initial_source": soc["source"].to_numpy(),
+            "delta_soc_t_c_ha": est["delta_t_c_ha_mean"].values,
+            "tier1_baseline": tier1_baseline,
+            "tier1_project": tier1_project,
+            "tier1_delta_t_c_ha_yr": t1["delta"].to_numpy(float),
+        }
+    )
     table = pd.DataFrame(
         {
             "plot_id": ids,
@@ -274,22 +299,64 @@ def models_stage(
             "delta_t_co2e_p95": est["t_co2e_p95"].round(3).values,
             "delta_t_co2e_sd": (vintages.sum("year").std("draw", ddof=1) * area * C_TO_CO2).round(3).values,
             "litter_delta_t_c_ha": litter_last.mean("draw").round(4).values,
-            "tier1_baseline": (t1["start_tillage"] + " / " + t1["start_input"]).to_numpy(),
-            "tier1_project": (t1["end_tillage"] + " / " + t1["end_input"]).to_numpy(),
+            "tier1_baseline": tier1_baseline,
+            "tier1_project": tier1_project,
             "tier1_delta_t_c_ha_yr": t1["delta"].round(4).to_numpy(),
             "model_error_t_c_ha_yr": err.round(4).values,
         }
     )
     table.loc[~changed.values, ["delta_soc_t_c_ha_p5", "delta_soc_t_c_ha_p95"]] = 0.0
+    p_keep = None
+    if misclassified is not None:
+        p_keep = misclassified.attrs["p_keep"]
+    partials = partials_of(
+        exact,
+        changed.values,
+        vintages,
+        litter_last,
+        area,
+        unverified=unverified,
+        p_keep=p_keep,
+        zones=zones,
+        tier1_end_tillage=t1["end_tillage"].to_numpy(),
+        records_replaced=len(replaced),
+        defaulted_plots=len(set(defaulted)),
+        reviews=inputs.reviews,
+        rejected_seasons=len([k for k in excluded_by_review if k[1] in years and k[0] in ids]),
+    )
+    return ModelsChunk(table, partials, results, vintages.assign_attrs(units="t C ha-1"))
 
-    by_practice, warnings_ = _by_practice(table, changed.values, vintages, area, span_yr)
-    switching = table[changed.values]
-    sw_ids = switching["plot_id"].tolist()
+
+def models_summary(
+    inputs: ProjectInputs,
+    partials: ModelsPartials,
+    *,
+    seed: int,
+    n_draws: int | None = None,
+    verification_used: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """The project's figures (``rothc``, ``by_practice``, ``verified_credit``, ``ipcc_tier1``,
+    ``weather``, ``soil`` of ``summary.json``) and the warnings, from the sums over its plots."""
+    project = inputs.project
+    s = project.settings
+    rule = load_definition(project.methodology_id).rule("verification_rule")["rule"]
+    periods = model_periods(project)
+    depth = float(s["model.depth_cm"])
+    crediting_month = int(s["model.crediting_month"])
+    n_draws = int(n_draws or s["model.monte_carlo_draws"])
+    params = SoilCarbonParameters(**calibration.ADOPTED)
+    p = partials
+    years = p.years
+    vint_len = _vintage_years(years, crediting_month, pd.Timestamp(project.crediting_start))
+    span_yr = float(vint_len.sum())
+    draw = np.arange(n_draws)
+    vint_c = xr.DataArray(unfixed(p.vintage_c), dims=("draw", "year"), coords={"draw": draw, "year": years})
+    proj = total_estimates((vint_c * C_TO_CO2).assign_attrs(units="t CO2e"))
+    total_c_draws = vint_c.sum("year")  # (draw,) [t C]
+    by_practice, warnings_ = _by_practice(p, span_yr)
     sw_rate = (
-        (vintages.sel(plot=sw_ids).sum("year") * area.sel(plot=sw_ids)).sum("plot")
-        / float(area.sel(plot=sw_ids).sum())
-        / span_yr
-        if sw_ids
+        xr.DataArray(unfixed(p.switching_c), dims="draw") / float(unfixed(p.switching_ha)) / span_yr
+        if p.switching_plots
         else None
     )
     project_cats = tuple(sorted({c for row in by_practice for c in row["categories"]}))
@@ -300,12 +367,14 @@ def models_stage(
         warnings_.insert(0, f"project (all plots that changed practice): {project_check.warning}")
     total_c = float(total_c_draws.mean())
     mc_total = interval((total_c_draws * C_TO_CO2).assign_attrs(units="t CO2e"))
-    if defaulted:
+    if p.defaulted_plots:
         warnings_.append(
-            f"{len(set(defaulted))} plot(s) lack look-back tillage or residue records for some baseline year; "
+            f"{p.defaulted_plots} plot(s) lack look-back tillage or residue records for some baseline year; "
             f"their baseline uses the region's common practice ({COMMON_PRACTICE['tillage']} tillage, straw "
             f"{COMMON_PRACTICE['residue']}): add their {min(project.baseline_years)}-{max(project.baseline_years)} logs"
         )
+    zones = p.zones
+    tier1_c = float(unfixed(p.tier1_c))
     summary = {
         "rothc": {
             "model": "RothC-26.3 with a surface residue pool outside SOC and a tillage rate modifier (models.chain)",
@@ -323,8 +392,8 @@ def models_stage(
             "years_elapsed": round(span_yr, 3),
             "parameters": {k: getattr(params, k) for k in params.ranges}
             | {"source": calibration.PROVENANCE["source"]},
-            "mean_initial_soc_t_c_ha": round(float(soc0.mean()), 3),
-            "mean_delta_soc_t_c_ha": round(float(est["delta_t_c_ha_mean"].mean()), 4),
+            "mean_initial_soc_t_c_ha": round(float(unfixed(p.soc0)) / p.n_plots, 3),
+            "mean_delta_soc_t_c_ha": round(float(unfixed(p.delta_mean)) / p.n_plots, 4),
             "total_delta_soc_t_c": round(total_c, 2),
             "total_delta_soc_t_co2e": round(total_c * C_TO_CO2, 2),
             "soil": {
@@ -334,13 +403,13 @@ def models_stage(
                 "before leakage, uncertainty and buffer deductions",
             },
             "litter": {
-                "total_t_c": round(float((litter_last * area).sum("plot").mean()), 2),
-                "mean_t_c_ha": round(float(litter_last.mean()), 4),
+                "total_t_c": round(float(unfixed(p.litter_c).mean()), 2),
+                "mean_t_c_ha": round(float(unfixed(p.litter).mean()) / p.n_plots, 4),
                 "note": "project minus baseline surface residue C at the last crediting point; not soil carbon, not credited",
             },
             "switching_plots": {
-                "plots": len(sw_ids),
-                "hectares": round(float(switching["area_ha"].sum()), 2),
+                "plots": p.switching_plots,
+                "hectares": round(float(unfixed(p.switching_ha)), 2),
                 **(
                     {
                         "rate_t_c_ha_yr": {
@@ -355,7 +424,13 @@ def models_stage(
             "monte_carlo": {
                 "draws": n_draws,
                 "seed": int(seed),
-                "sources": sorted(v for v in draws.data_vars),
+                "sources": sorted(
+                    [
+                        *(k for k, v in SCENARIO_UNCERTAINTY.items() if not v.per_plot),
+                        "soc_initial",
+                        "model_error",
+                    ]
+                ),
                 "total_t_co2e_mean": round(float(mc_total["mean"]), 1),
                 "total_t_co2e_sd": round(float(mc_total["sd"]), 1),
                 "total_t_co2e_p5": round(float(mc_total["p5"]), 1),
@@ -369,7 +444,7 @@ def models_stage(
             },
             "baseline": {
                 "rule": "each plot repeats its own look-back tillage and residue records (VM0042 v2.2 section 6)",
-                "plots_with_common_practice": len(set(defaulted)),
+                "plots_with_common_practice": p.defaulted_plots,
                 "common_practice": dict(COMMON_PRACTICE),
             },
             "plausibility": {
@@ -385,53 +460,90 @@ def models_stage(
         "verified_credit": {
             "rule_for_contradicted_seasons": rule,
             "verification": "used"
-            if verdicts is not None
+            if verification_used
             else "not run (every logged practice taken as logged)",
-            "records_replaced_by_detected_practice": int(len(replaced)),
+            "records_replaced_by_detected_practice": p.records_replaced,
             "reviews_applied": {
-                "accepted": int((inputs.reviews["decision"] == "accept").sum()),
-                "overridden": int((inputs.reviews["decision"] == "override").sum()),
-                "rejected_plot_seasons_excluded": len([k for k in excluded_by_review if k[1] in years]),
-                "evidence_requested": int((inputs.reviews["decision"] == "request_evidence").sum()),
+                "accepted": p.reviews.get("accept", 0),
+                "overridden": p.reviews.get("override", 0),
+                "rejected_plot_seasons_excluded": p.rejected_seasons,
+                "evidence_requested": p.reviews.get("request_evidence", 0),
             },
-            "misclassification_draw": misclassified is not None,
+            "misclassification_draw": p.unverified_c is not None,
             **(
                 {
-                    "expected_share_of_claims_true": round(misclassified.attrs["expected_keep_mean"], 4),
-                    "total_t_co2e_without_the_draw": round(unverified_total * C_TO_CO2, 1),
+                    "expected_share_of_claims_true": round(float(unfixed(p.keep)) / p.keep_n, 4),
+                    "total_t_co2e_without_the_draw": round(
+                        float(unfixed(p.unverified_c).mean()) * C_TO_CO2, 1
+                    ),
                 }
-                if misclassified is not None
+                if p.unverified_c is not None
                 else {}
             ),
         },
         "ipcc_tier1": {
             "method": "IPCC 2019 Refinement Tier 1 (D = 20 yr, 0-30 cm), each plot's look-back levels to its project levels; "
             "no-till only where practised every year (Vol. 4 p. 5.33)",
-            "climate_zone": sorted(set(zones.values()))[0] if len(set(zones.values())) == 1 else zones,
+            "climate_zone": sorted(set(zones.values()))[0]
+            if len(set(zones.values())) == 1
+            else dict(sorted(zones.items())),
             "soil_class": s["soil.ipcc_soil_class"],
-            "plots_no_till": int((t1["end_tillage"] == "no_till").sum()),
-            "annual_delta_soc_t_c": round(float((t1["delta"] * plots["area_ha"].to_numpy()).sum()), 2),
-            "annual_delta_soc_t_co2e": round(
-                float((t1["delta"] * plots["area_ha"].to_numpy()).sum()) * C_TO_CO2, 2
-            ),
+            "plots_no_till": p.no_till_plots,
+            "annual_delta_soc_t_c": round(tier1_c, 2),
+            "annual_delta_soc_t_co2e": round(tier1_c * C_TO_CO2, 2),
         },
         "weather": {
-            "stations": int(len(set(stations["station_id"]))),
-            "plots_per_station": {
-                k: int(v) for k, v in stations["station_id"].value_counts().sort_index().items()
-            },
-            "max_station_distance_km": None
-            if stations["distance_km"].isna().all()
-            else round(float(stations["distance_km"].max()), 2),
+            "stations": len(p.plots_per_station),
+            "plots_per_station": dict(sorted(p.plots_per_station.items())),
+            "max_station_distance_km": None if p.max_station_km is None else round(p.max_station_km, 2),
             "months": f"{periods.weather_start} to {periods.weather_end}",
         },
         "soil": {
-            "plots_with_samples": int((soc["source"] == "measured").sum()),
-            "plots_with_project_mean": int((soc["source"] == "project_mean").sum()),
-            "clay_pct_default": clay_pct,
+            "plots_with_samples": p.soil_measured,
+            "plots_with_project_mean": p.soil_project_mean,
+            "clay_pct_default": float(s["soil.clay_pct"]),
         },
     }
-    return ModelsOutcome(table, summary, results, tuple(warnings_), vintages.assign_attrs(units="t C ha-1"))
+    return summary, warnings_
+
+
+def models_stage(
+    inputs: ProjectInputs,
+    *,
+    seed: int,
+    n_draws: int | None = None,
+    progress: Callable[[int], Any] | None = None,
+    chunk_draws: int = CHUNK_DRAWS,
+    verdicts: pd.DataFrame | None = None,
+) -> ModelsOutcome:
+    """Scenarios, Monte Carlo and the Tier 1 comparison for every plot (module notes), in one
+    chunk (a run by plot chunk calls :func:`models_chunk` per chunk and :func:`models_summary`
+    on the combined sums: the same figures).
+
+    Parameters
+    ----------
+    inputs : ProjectInputs
+    seed : int
+        Seed of the Monte Carlo draws.
+    n_draws : int, optional
+        Number of draws (default: the project's ``model.monte_carlo_draws``).
+    progress : callable, optional
+        Called with the number of plots of each station group when the group is done.
+    chunk_draws : int
+        Draws run at once.
+    verdicts : pandas.DataFrame, optional
+        The verification stage's ``practice_verdicts.csv``: critical contradictions are modelled
+        as detected (:func:`models.verification.reconcile.apply_decisions`) and, with the setting
+        ``verification.misclassification_draw``, each credited claim holds in a draw with its
+        probability (:mod:`models.verification.credit`).
+    """
+    chunk = models_chunk(
+        inputs, seed=seed, n_draws=n_draws, progress=progress, chunk_draws=chunk_draws, verdicts=verdicts
+    )
+    summary, warnings_ = models_summary(
+        inputs, combine([chunk.partials]), seed=seed, n_draws=n_draws, verification_used=verdicts is not None
+    )
+    return ModelsOutcome(chunk.per_plot, summary, chunk.results, tuple(warnings_), chunk.vintages)
 
 
 def _vintage_years(years: list[int], crediting_month: int, start: pd.Timestamp) -> xr.DataArray:
@@ -464,21 +576,17 @@ def _points(res: ScenarioResult, crediting_month: int) -> pd.DataFrame:
     )
 
 
-def _by_practice(
-    table: pd.DataFrame, changed: np.ndarray, vintages: xr.DataArray, area: xr.DataArray, span_yr: float
-) -> tuple[list[dict[str, Any]], list[str]]:
+def _by_practice(p: ModelsPartials, span_yr: float) -> tuple[list[dict[str, Any]], list[str]]:
     """RothC and Tier 1 side by side per practice change, and the plausibility check of each."""
     rows, warnings_ = [], []
-    sub = table[changed]
-    for (base, proj), g in sub.groupby(["baseline_practice", "project_practice"], sort=True):
-        gids = g["plot_id"].tolist()
-        ha = float(g["area_ha"].sum())
-        rate = (vintages.sel(plot=gids).sum("year") * area.sel(plot=gids)).sum("plot") / ha / span_yr
+    for (base, proj), g in p.groups.items():
+        ha = float(unfixed(g.hectares))
+        rate = xr.DataArray(unfixed(g.c_draws), dims="draw") / ha / span_yr
         st = interval(rate.assign_attrs(units="t C ha-1 yr-1"))
-        t1_rate = float((g["tier1_delta_t_c_ha_yr"] * g["area_ha"]).sum() / ha)
+        t1_rate = float(unfixed(g.tier1_c)) / ha
         # no category when the labels match: the scenarios differ only by the look-back's
         # year-to-year variation, not by a practice change the project claims (nothing to check)
-        cats = practice_categories(g["tier1_baseline"].iloc[0], g["tier1_project"].iloc[0], base, proj)
+        cats = practice_categories(g.tier1_baseline, g.tier1_project, base, proj)
         check = check_rate(float(st["mean"]), cats)
         if check.warning:
             warnings_.append(f"{base} -> {proj}: {check.warning}")
@@ -486,7 +594,7 @@ def _by_practice(
             {
                 "baseline_practice": base,
                 "project_practice": proj,
-                "plots": len(gids),
+                "plots": g.plots,
                 "hectares": round(ha, 2),
                 "rothc_rate_t_c_ha_yr": {k: round(float(st[k]), 4) for k in ("mean", "p5", "p95")},
                 "tier1_rate_t_c_ha_yr": round(t1_rate, 4),

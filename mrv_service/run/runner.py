@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import shutil
 import threading
 import time
 import warnings
@@ -35,21 +36,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import xarray as xr
 
 from methodology.definition import definition_digest
 from models.errors import MRVError
 from models.uncertainty import DEFAULT_SEED
 from mrv_service.config import Settings
 from mrv_service.documents import write_run_documents
-from mrv_service.run.accounting_stage import accounting_lines, accounting_stage
+from mrv_service.run.accounting_stage import accounting_lines
+from mrv_service.run.chunks import run_models, run_verification
+from mrv_service.run.cluster import ChunkPool, run_cluster
 from mrv_service.run.inputs import ProjectInputs, load_project_inputs
 from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, output_hashes
-from mrv_service.run.models_stage import models_stage
 from mrv_service.run.outputs import RunDirectory
 from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage
-from mrv_service.run.trajectories import plot_trajectories
-from mrv_service.run.verification_stage import verification_lines, verification_stage
+from mrv_service.run.verification_stage import verification_lines
 from mrv_service.store.audit import append_for_project
 from mrv_service.store.claims import overlapping_claims
 from mrv_service.store.db import begin_write, init_db, make_engine, session_scope
@@ -366,130 +366,136 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
         }
         stage_records: dict[str, Any] = {}
         manifest_imagery = prev_manifest.get("inputs", {}).get("imagery")
-        for spec in STAGES:
-            deps = _stage_inputs(spec, inputs, seed, env, detector_hashes)
-            if spec.name not in selected:
-                prev = prev_manifest.get("stages", {}).get(spec.name)
-                if prev is None or not all(out.previous_file(f) for f in spec.files):
-                    log.info("stage %s: not run and no earlier result to carry over", spec.name)
-                    continue
-                changed = _changed(prev.get("inputs", {}), deps)
-                if changed:
-                    raise RunNotReadyError(
-                        f"the {spec.name} results of the last run (run {prev_manifest.get('run_id')}) were computed "
-                        f"from other inputs (changed since: {', '.join(changed)}); run "
-                        f"`mrv run {project_name} --stage {spec.name}` too, or all stages"
+        work = tmp / ".chunks"  # the chunks' files, removed before publishing
+        with run_cluster(env) as client:
+            pool = ChunkPool(client, label=f"run{run.id}")
+            if client is not None:
+                log.info("Dask: %d workers (%s)", pool.workers, env.dask_scheduler or "local cluster")
+            for spec in STAGES:
+                deps = _stage_inputs(spec, inputs, seed, env, detector_hashes)
+                if spec.name not in selected:
+                    prev = prev_manifest.get("stages", {}).get(spec.name)
+                    if prev is None or not all(out.previous_file(f) for f in spec.files):
+                        log.info("stage %s: not run and no earlier result to carry over", spec.name)
+                        continue
+                    changed = _changed(prev.get("inputs", {}), deps)
+                    if changed:
+                        raise RunNotReadyError(
+                            f"the {spec.name} results of the last run (run {prev_manifest.get('run_id')}) were computed "
+                            f"from other inputs (changed since: {', '.join(changed)}); run "
+                            f"`mrv run {project_name} --stage {spec.name}` too, or all stages"
+                        )
+                    for f in spec.files:
+                        out.carry(f)
+                    if spec.name in prev_summary:
+                        summary[spec.name] = prev_summary[spec.name]
+                    for key in _SUMMARY_KEYS.get(spec.name, ()):
+                        if key in prev_summary:
+                            summary[key] = prev_summary[key]
+                    stage_records[spec.name] = {**prev, "carried_over_from_run": prev_manifest.get("run_id")}
+                    say(
+                        f"{spec.name:<11} carried over from run {prev_manifest.get('run_id')} (inputs unchanged)"
                     )
-                for f in spec.files:
-                    out.carry(f)
-                if spec.name in prev_summary:
-                    summary[spec.name] = prev_summary[spec.name]
-                for key in _SUMMARY_KEYS.get(spec.name, ()):
-                    if key in prev_summary:
-                        summary[key] = prev_summary[key]
-                stage_records[spec.name] = {**prev, "carried_over_from_run": prev_manifest.get("run_id")}
-                say(f"{spec.name:<11} carried over from run {prev_manifest.get('run_id')} (inputs unchanged)")
-                continue
-            checkpoint()
-            with session_scope(engine) as session:
-                set_stage(session, run, spec.name)
-            t = time.perf_counter()
-            log.info("stage %s: started", spec.name)
-            with _capture(spec.name, found):
-                if spec.name == "imagery":
-                    with _dask_client(env) as client:
+                    continue
+                checkpoint()
+                with session_scope(engine) as session:
+                    set_stage(session, run, spec.name)
+                t = time.perf_counter()
+                log.info("stage %s: started", spec.name)
+                with _capture(spec.name, found):
+                    if spec.name == "imagery":
                         outcome = imagery_stage(
                             inputs,
                             default_source=env.stac_url,
                             headers=env.stac_headers(),
-                            dask_client=client,
+                            dask_client=pool.client,
                             progress=advance("imagery"),
                         )
-                    outcome.features.to_netcdf(tmp / "plot_features.nc")
-                    manifest_imagery = imagery_inputs(outcome.features)
-                    summary["imagery"] = outcome.summary
-                    s = outcome.summary
-                    say(
-                        f"imagery     {s['scenes']} scenes, {s['usable_plot_dates']} of {s['plot_dates']} plot-dates "
-                        f"usable (cloud-masked), {s['plots_with_usable_dates']} of {len(inputs.plots)} plots with usable dates"
-                    )
-                elif spec.name == "verification":
-                    if not (tmp / "plot_features.nc").is_file():
-                        raise RunNotReadyError(
-                            f"the verification stage needs the imagery features; run `mrv run {project_name} "
-                            "--stage imagery` too, or all stages"
-                        )
-                    with xr.open_dataset(tmp / "plot_features.nc") as features:
-                        outcome = verification_stage(inputs, features.load(), detectors)
-                    outcome.flags.to_csv(tmp / "flags.csv", index=False)
-                    outcome.verdicts.to_csv(tmp / "practice_verdicts.csv", index=False)
-                    summary["verification"] = outcome.summary
-                    for line in verification_lines(outcome.summary):
-                        say(line)
-                elif spec.name == "models":
-                    verdicts_file = tmp / "practice_verdicts.csv"
-                    verdicts = pd.read_csv(verdicts_file) if verdicts_file.is_file() else None
-                    outcome = models_stage(inputs, seed=seed, progress=advance("models"), verdicts=verdicts)
-                    with session_scope(engine) as session:
-                        claims = overlapping_claims(session, get_project(session, project_name))
-                    applied = inputs.project.settings.get("accounting.application_date") or dt.date.today()
-                    acc = accounting_stage(
-                        inputs,
-                        outcome.vintages,
-                        claims,
-                        application_date=applied,
-                        crediting_month=int(inputs.project.settings["model.crediting_month"]),
-                        climate_zone=str(outcome.summary["ipcc_tier1"]["climate_zone"]),
-                    )
-                    outcome.per_plot.merge(acc.per_plot, on="plot_id", how="left").to_csv(
-                        tmp / "plot_results.csv", index=False
-                    )
-                    acc.farmers.to_csv(tmp / "farmers.csv", index=False)
-                    plot_trajectories(
-                        outcome.results,
-                        outcome.vintages,
-                        list(outcome.per_plot["plot_id"].astype(str)),
-                        int(inputs.project.settings["model.crediting_month"]),
-                    ).to_netcdf(tmp / "plot_trajectories.nc")
-                    summary.update(outcome.summary)
-                    summary["accounting"] = acc.summary
-                    rc, t1 = outcome.summary["rothc"], outcome.summary["ipcc_tier1"]
-                    mc, soil_total = rc["monte_carlo"], rc["soil"]["total_t_co2e"]
-                    say(
-                        f"RothC       {rc['run']}: mean initial SOC {rc['mean_initial_soc_t_c_ha']:.1f} t C/ha; "
-                        f"soil SOC project - baseline {soil_total['mean']:.0f} t CO2e, 90 % interval "
-                        f"{soil_total['p5']:.0f} to {soil_total['p95']:.0f} ({mc['draws']} draws, seed {mc['seed']}; "
-                        "before deductions)"
-                    )
-                    sw = rc["switching_plots"]
-                    if "rate_t_c_ha_yr" in sw:
-                        r = sw["rate_t_c_ha_yr"]
+                        outcome.features.to_netcdf(tmp / "plot_features.nc")
+                        manifest_imagery = imagery_inputs(outcome.features)
+                        summary["imagery"] = outcome.summary
+                        s = outcome.summary
                         say(
-                            f"            {sw['plots']} plots changed practice ({sw['hectares']:.0f} ha): "
-                            f"{r['mean']:.2f} t C/ha/yr (90 % interval {r['p5']:.2f} to {r['p95']:.2f}); "
-                            f"surface litter {rc['litter']['total_t_c']:.0f} t C not credited"
+                            f"imagery     {s['scenes']} scenes, {s['usable_plot_dates']} of {s['plot_dates']} plot-dates "
+                            f"usable (cloud-masked), {s['plots_with_usable_dates']} of {len(inputs.plots)} plots with usable dates"
                         )
-                    for row in outcome.summary["by_practice"]:
+                    elif spec.name == "verification":
+                        if not (tmp / "plot_features.nc").is_file():
+                            raise RunNotReadyError(
+                                f"the verification stage needs the imagery features; run `mrv run {project_name} "
+                                "--stage imagery` too, or all stages"
+                            )
+                        summary["verification"] = run_verification(
+                            inputs,
+                            tmp / "plot_features.nc",
+                            detectors,
+                            work,
+                            tmp,
+                            pool,
+                            env.chunk_plots,
+                            progress=advance("verification"),
+                        )
+                        for line in verification_lines(summary["verification"]):
+                            say(line)
+                    elif spec.name == "models":
+                        verdicts_file = tmp / "practice_verdicts.csv"
+                        with session_scope(engine) as session:
+                            claims = overlapping_claims(session, get_project(session, project_name))
+                        applied = (
+                            inputs.project.settings.get("accounting.application_date") or dt.date.today()
+                        )
+                        outcome = run_models(
+                            inputs,
+                            work,
+                            tmp,
+                            pool,
+                            env.chunk_plots,
+                            seed=seed,
+                            verdicts=verdicts_file if verdicts_file.is_file() else None,
+                            claims=claims,
+                            application_date=applied,
+                            progress=advance("models"),
+                        )
+                        summary.update(outcome.summary)
+                        summary["accounting"] = outcome.accounting
+                        rc, t1 = outcome.summary["rothc"], outcome.summary["ipcc_tier1"]
+                        mc, soil_total = rc["monte_carlo"], rc["soil"]["total_t_co2e"]
                         say(
-                            f"            {row['baseline_practice']} -> {row['project_practice']}: {row['plots']} plots, "
-                            f"RothC {row['rothc_rate_t_c_ha_yr']['mean']:.2f} t C/ha/yr, "
-                            f"IPCC Tier 1 {row['tier1_rate_t_c_ha_yr']:.2f} t C/ha/yr"
+                            f"RothC       {rc['run']}: mean initial SOC {rc['mean_initial_soc_t_c_ha']:.1f} t C/ha; "
+                            f"soil SOC project - baseline {soil_total['mean']:.0f} t CO2e, 90 % interval "
+                            f"{soil_total['p5']:.0f} to {soil_total['p95']:.0f} ({mc['draws']} draws, seed {mc['seed']}; "
+                            "before deductions)"
                         )
-                    say(
-                        f"IPCC Tier 1 {t1['climate_zone']}, {t1['soil_class']}: {t1['annual_delta_soc_t_co2e']:.1f} t CO2e/yr "
-                        f"({t1['plots_no_till']} plots no-till every project year)"
-                    )
-                    for w in outcome.warnings:
-                        say(f"WARNING     {w}")
-                    for line in accounting_lines(acc.summary):
-                        say(line)
-            timings[spec.name] = time.perf_counter() - t
-            stage_records[spec.name] = {
-                "inputs": deps,
-                "run_id": run.id,
-                "seconds": round(timings[spec.name], 3),
-            }
-            log.info("stage %s: done in %.2f s", spec.name, timings[spec.name])
+                        sw = rc["switching_plots"]
+                        if "rate_t_c_ha_yr" in sw:
+                            r = sw["rate_t_c_ha_yr"]
+                            say(
+                                f"            {sw['plots']} plots changed practice ({sw['hectares']:.0f} ha): "
+                                f"{r['mean']:.2f} t C/ha/yr (90 % interval {r['p5']:.2f} to {r['p95']:.2f}); "
+                                f"surface litter {rc['litter']['total_t_c']:.0f} t C not credited"
+                            )
+                        for row in outcome.summary["by_practice"]:
+                            say(
+                                f"            {row['baseline_practice']} -> {row['project_practice']}: {row['plots']} plots, "
+                                f"RothC {row['rothc_rate_t_c_ha_yr']['mean']:.2f} t C/ha/yr, "
+                                f"IPCC Tier 1 {row['tier1_rate_t_c_ha_yr']:.2f} t C/ha/yr"
+                            )
+                        say(
+                            f"IPCC Tier 1 {t1['climate_zone']}, {t1['soil_class']}: {t1['annual_delta_soc_t_co2e']:.1f} t CO2e/yr "
+                            f"({t1['plots_no_till']} plots no-till every project year)"
+                        )
+                        for w in outcome.warnings:
+                            say(f"WARNING     {w}")
+                        for line in accounting_lines(outcome.accounting):
+                            say(line)
+                timings[spec.name] = time.perf_counter() - t
+                stage_records[spec.name] = {
+                    "inputs": deps,
+                    "run_id": run.id,
+                    "seconds": round(timings[spec.name], 3),
+                }
+                log.info("stage %s: done in %.2f s", spec.name, timings[spec.name])
+        shutil.rmtree(work, ignore_errors=True)
 
         timings["total"] = time.perf_counter() - t_start
         files = [f for spec in STAGES for f in spec.files if (tmp / f).is_file()]
@@ -595,35 +601,3 @@ def _short(summary: dict[str, Any]) -> dict[str, Any]:
         "usable_plot_dates": summary.get("imagery", {}).get("usable_plot_dates"),
         "credited_t_co2e": summary.get("accounting", {}).get("credited_t_co2e"),
     }
-
-
-@contextlib.contextmanager
-def _dask_client(env: Settings) -> Iterator[Any]:
-    """The Dask client of the imagery stage: None (local threads) without ``MRV_DASK_SCHEDULER``;
-    inside a task of that scheduler's cluster (a run the service queued) the worker's own client,
-    which hands the task's thread back while the scene tasks run (a worker with one thread would
-    otherwise wait on itself for ever); else a client of the scheduler."""
-    if not env.dask_scheduler:
-        yield None
-        return
-    from distributed import Client, get_worker, worker_client
-
-    try:
-        get_worker()
-    except ValueError:  # not inside a Dask task
-        pass
-    else:
-        with worker_client() as client:
-            yield client
-        return
-    try:
-        client = Client(env.dask_scheduler, timeout="30s")
-    except OSError as exc:
-        raise RunNotReadyError(
-            f"the Dask scheduler MRV_DASK_SCHEDULER={env.dask_scheduler!r} is unreachable ({exc}); "
-            "start it or unset MRV_DASK_SCHEDULER to run on local threads"
-        ) from exc
-    try:
-        yield client
-    finally:
-        client.close()

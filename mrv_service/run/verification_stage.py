@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from models.exact_sums import fixed_sum, unfixed
 from models.ipcc_tier1 import TILLAGE_LEVEL_OF_METHOD
 from models.tillage import LEVEL_ORDER
 from models.verification.credit import claim_keep_probability
@@ -38,7 +39,16 @@ from models.verification.reconcile import (
 )
 from mrv_service.run.inputs import ProjectInputs
 
-__all__ = ["DetectorSet", "VerificationOutcome", "logged_seasons", "verification_lines", "verification_stage"]
+__all__ = [
+    "DetectorSet",
+    "VerificationCounts",
+    "VerificationOutcome",
+    "logged_seasons",
+    "verification_chunk",
+    "verification_lines",
+    "verification_stage",
+    "verification_summary",
+]
 
 VERDICT_COLUMNS = (
     "plot_id",
@@ -114,15 +124,31 @@ def logged_seasons(activities: pd.DataFrame, plot_ids: list[str], years: list[in
     return out
 
 
-def verification_stage(
+@dataclasses.dataclass(frozen=True)
+class VerificationCounts:
+    """What the stage's summary needs from some plots (:func:`verification_summary` adds them up)."""
+
+    plot_seasons: int
+    flags: dict[tuple[str, str], int]
+    """Flags per (practice, severity)."""
+    statuses: dict[tuple[str, str], int]
+    """Logged claims per (practice, verdict status)."""
+    keep: int
+    keep_n: int
+    """Probability that the logged claim holds [quanta, :mod:`models.exact_sums`], summed over the
+    logged claims, and their number."""
+
+
+def verification_chunk(
     inputs: ProjectInputs, features: xr.Dataset, detectors: DetectorSet
-) -> VerificationOutcome:
-    """Run steps 1-3 of the module notes for every plot of the project."""
+) -> tuple[pd.DataFrame, pd.DataFrame, VerificationCounts]:
+    """Steps 1-3 of the module notes for the plots of ``inputs`` (all or a chunk: each
+    plot-season is judged on its own): flags and verdicts in plot order, and the counts."""
     project = inputs.project
     years = sorted({*project.baseline_years, *project.project_years})
     ids = inputs.plots["plot_id"].astype(str).tolist()
     seasons = logged_seasons(inputs.activities, ids, years)
-    feats = season_features(features, years)
+    feats = season_features(features.sel(plot=ids), years)
     feats = seasons[["plot_id", "year"]].merge(feats, on=["plot_id", "year"], how="left")
     flags, verdicts = [], []
     for practice in ("tillage", "residue"):
@@ -150,19 +176,40 @@ def verification_stage(
         for p, rec in detectors.records.items()
     }
     verdict["keep"] = claim_keep_probability(verdict, precision).round(4)
+    verdict = verdict.sort_values(["plot_id", "year", "practice"], kind="stable").reset_index(drop=True)
     counts = flag_table.groupby(["practice", "severity"]).size() if len(flag_table) else pd.Series(dtype=int)
+    logged = verdict[verdict["status"] != "not_logged"]
+    status = logged.groupby(["practice", "status"]).size()
+    totals = VerificationCounts(
+        plot_seasons=int(len(seasons)),
+        flags={(str(p), str(s)): int(n) for (p, s), n in counts.items()},
+        statuses={(str(p), str(s)): int(n) for (p, s), n in status.items()},
+        keep=int(fixed_sum(logged["keep"].to_numpy(float))),
+        keep_n=int(len(logged)),
+    )
+    return flag_table[list(FLAG_COLUMNS)], verdict[list(VERDICT_COLUMNS)], totals
+
+
+def verification_summary(parts: list[VerificationCounts], detectors: DetectorSet) -> dict[str, Any]:
+    """The ``verification`` section of ``summary.json`` from the counts of every chunk."""
+    flags: dict[tuple[str, str], int] = {}
+    statuses: dict[tuple[str, str], int] = {}
+    for part in parts:
+        for k, n in part.flags.items():
+            flags[k] = flags.get(k, 0) + n
+        for k, n in part.statuses.items():
+            statuses[k] = statuses.get(k, 0) + n
+    keep, keep_n = sum(p.keep for p in parts), sum(p.keep_n for p in parts)
     by = {
-        str(p): {str(s): int(counts.get((p, s), 0)) for s in SEVERITIES if counts.get((p, s), 0)}
-        for p in sorted({p for p, _ in counts.index})
+        p: {s: flags[(p, s)] for s in SEVERITIES if flags.get((p, s), 0)}
+        for p in sorted({p for p, _ in flags})
     }
-    status = verdict[verdict["status"] != "not_logged"].groupby(["practice", "status"]).size()
-    summary = {
-        "plot_seasons": int(len(seasons)),
-        "flags": int(len(flag_table)),
+    return {
+        "plot_seasons": sum(p.plot_seasons for p in parts),
+        "flags": sum(flags.values()),
         "flags_by_practice_and_severity": by,
         "verdicts": {
-            str(p): {str(s): int(n) for (pp, s), n in status.items() if pp == p}
-            for p in ("tillage", "residue")
+            p: {s: n for (pp, s), n in sorted(statuses.items()) if pp == p} for p in ("tillage", "residue")
         },
         "detectors": {
             p: {
@@ -175,13 +222,17 @@ def verification_stage(
         "untrained": sorted(
             p for p in ("tillage", "residue", "sowing", "harvest") if detectors.estimators.get(p) is None
         ),
-        "mean_claim_probability": round(
-            float(verdict.loc[verdict["status"] != "not_logged", "keep"].mean()), 4
-        )
-        if (verdict["status"] != "not_logged").any()
-        else None,
+        "mean_claim_probability": round(float(unfixed(keep)) / keep_n, 4) if keep_n else None,
     }
-    return VerificationOutcome(flag_table[list(FLAG_COLUMNS)], verdict[list(VERDICT_COLUMNS)], summary)
+
+
+def verification_stage(
+    inputs: ProjectInputs, features: xr.Dataset, detectors: DetectorSet
+) -> VerificationOutcome:
+    """Run steps 1-3 of the module notes for every plot of the project, in one chunk (a run by
+    plot chunk calls :func:`verification_chunk` per chunk: the same result)."""
+    flags, verdicts, counts = verification_chunk(inputs, features, detectors)
+    return VerificationOutcome(flags, verdicts, verification_summary([counts], detectors))
 
 
 def verification_lines(summary: dict[str, Any]) -> list[str]:

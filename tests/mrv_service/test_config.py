@@ -37,3 +37,34 @@ def test_environment_and_overrides(tmp_path):
     assert s.id_salt == "s3cret"
     t = load_settings(env=env, output_dir=Path("/x"))
     assert t.output_dir == Path("/x") and t.database_url == s.database_url
+
+
+def test_dask_workers_and_chunk_size(tmp_path):
+    s = load_settings(env={"MRV_DASK_WORKERS": "2", "MRV_CHUNK_PLOTS": "500"})
+    assert (s.dask_workers, s.chunk_plots) == (2, 500)
+    assert (load_settings(env={}).dask_workers, load_settings(env={}).chunk_plots) == (0, 2000)
+
+
+def test_a_bad_worker_count_names_the_variable_and_the_fix():
+    import pytest
+
+    from mrv_service.config import SettingsError
+
+    for name, value in (("MRV_DASK_WORKERS", "two"), ("MRV_DASK_WORKERS", "-1"), ("MRV_CHUNK_PLOTS", "0")):
+        with pytest.raises(SettingsError, match=rf"{name}='{value}' must be a whole number >= \d; unset it"):
+            load_settings(env={name: value})
+
+
+def test_the_cli_reports_a_bad_setting_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "mrv_service.cli", "run", "p"],
+        env={"PATH": "", "MRV_DASK_WORKERS": "many", "MRV_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2
+    assert "Error: MRV_DASK_WORKERS='many' must be a whole number >= 0" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -1,0 +1,198 @@
+"""Benchmark: ``mrv run`` end to end on a generated county of 100,000 plots, on 1 and 2 Dask workers.
+
+    .venv/bin/python benchmarks/scale.py [--plots 100000] [--sample DIR] [--workers 1 2]
+                                         [--database postgresql+psycopg://USER@HOST:PORT/postgres]
+
+Creates the county with its imagery (``mrv sample create --plots N``, unless ``--sample`` names
+one), loads it into a fresh store (SQLite by default; with ``--database``, a new database
+``mrv_scale`` on that PostgreSQL server, PostGIS and COPY where available), then runs
+``mrv -q run PROJECT`` in a new process once per worker count, with ``MRV_DASK_WORKERS=N`` (a
+LocalCluster of N worker processes, one thread each). While a run goes, the resident memory of the
+run's process and of every process it starts (the workers) is sampled every 0.2 s.
+
+Prints, per run: the wall time of each stage (from the run's summary.json) and of the whole
+process, plots per second, the peak resident memory of the run's process, of the largest worker
+and of all of them together; then the speed-up of each stage, and last:
+``scale: N plots, 2 workers vs 1: X.XXx`` (whole ``mrv run`` process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+PROJECT = "lishu-conservation-tillage"
+STAGES = ("inputs", "imagery", "verification", "models", "documents")
+
+
+def _sample_memory(
+    proc: psutil.Process, peaks: dict[int, tuple[str, int]], total: list[int], stop: threading.Event
+):
+    """Peak RSS per process of the tree under ``proc`` and of the whole tree [bytes]."""
+    while not stop.is_set():
+        try:
+            tree = [proc, *proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        now = 0
+        for p in tree:
+            try:
+                rss = p.memory_info().rss
+                kind = "run" if p.pid == proc.pid else ("worker" if _is_worker(p) else "other")
+            except psutil.Error:
+                continue
+            now += rss
+            if rss > peaks.get(p.pid, ("", 0))[1]:
+                peaks[p.pid] = (kind, rss)
+        total[0] = max(total[0], now)
+        stop.wait(0.2)
+
+
+def _is_worker(p: psutil.Process) -> bool:
+    """A Dask worker process (spawned by a nanny), not the nanny nor the resource tracker."""
+    try:
+        cmd = " ".join(p.cmdline())
+        parent = p.parent()
+        return "spawn_main" in cmd and parent is not None and "spawn_main" in " ".join(parent.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _run(env: dict[str, str], workers: int) -> dict:
+    run_env = {**os.environ, **env, "MRV_DASK_WORKERS": str(workers)}
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mrv_service.cli", "-q", "run", PROJECT],
+        env=run_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peaks: dict[int, tuple[str, int]] = {}
+    total = [0]
+    stop = threading.Event()
+    sampler = threading.Thread(
+        target=_sample_memory, args=(psutil.Process(proc.pid), peaks, total, stop), daemon=True
+    )
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t
+    stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"mrv run failed ({workers} workers):\n{out}\n{err}")
+    summary = json.loads((Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "summary.json").read_text(encoding="utf-8"))
+    gib = 1024.0**3
+    worker_peaks = [rss for kind, rss in peaks.values() if kind == "worker"]
+    return {
+        "workers": workers,
+        "wall": wall,
+        "stages": summary["run"]["timings_s"],
+        "run_peak_gib": max((rss for kind, rss in peaks.values() if kind == "run"), default=0) / gib,
+        "worker_peak_gib": max(worker_peaks, default=0) / gib,
+        "total_peak_gib": total[0] / gib,
+        "credited": summary["accounting"]["credited_t_co2e"],
+    }
+
+
+def _database(url: str | None, tmp: Path) -> str:
+    if not url:
+        return f"sqlite:///{tmp / 'mrv.sqlite'}"
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(sa.text("DROP DATABASE IF EXISTS mrv_scale WITH (FORCE)"))
+        c.execute(sa.text("CREATE DATABASE mrv_scale"))
+    engine.dispose()
+    return str(sa.engine.make_url(url).set(database="mrv_scale").render_as_string(hide_password=False))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--plots", type=int, default=100_000, help="plots of the generated county")
+    ap.add_argument("--sample", type=Path, default=None, help="an existing sample county directory")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to run")
+    ap.add_argument("--database", default=None, help="a PostgreSQL server URL (default: SQLite)")
+    args = ap.parse_args()
+
+    from mrv_service.config import load_settings
+    from mrv_service.sample.demo import load_sample
+
+    with tempfile.TemporaryDirectory(prefix="mrv-scale-") as tmp:
+        tmp = Path(tmp)
+        sample = args.sample
+        n_plots = args.plots
+        if sample is None:
+            sample = tmp / "lishu"
+            t = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mrv_service.cli",
+                    "sample",
+                    "create",
+                    "--plots",
+                    str(n_plots),
+                    "--no-progress",
+                    str(sample),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            size = sum(f.stat().st_size for f in (sample / "imagery").rglob("*") if f.is_file()) / 1024.0**3
+            print(
+                f"sample county: {n_plots} plots, imagery {size:.1f} GiB, generated in {time.perf_counter() - t:.0f} s"
+            )
+        else:
+            n_plots = len(json.loads((sample / "plots.geojson").read_text(encoding="utf-8"))["features"])
+        env = {
+            "MRV_DATA_DIR": str(tmp / "data"),
+            "MRV_DATABASE_URL": _database(args.database, tmp),
+            "MRV_OUTPUT_DIR": str(tmp / "out"),
+            "MRV_SAMPLE_DIR": str(sample),
+            "MRV_STAC_URL": "",
+        }
+        t = time.perf_counter()
+        load_sample(load_settings(env), echo=lambda _m: None)
+        db = "PostgreSQL" if args.database else "SQLite"
+        print(f"load (project create + 5 uploads, {db}): {time.perf_counter() - t:.0f} s")
+        runs = [_run(env, n) for n in args.workers]
+
+    print(
+        f"{'workers':>7} " + " ".join(f"{s:>12}" for s in STAGES) + f" {'mrv run':>9} {'plots/s':>8}"
+        f" {'run GiB':>8} {'worker GiB':>10} {'all GiB':>8}   [s unless stated]"
+    )
+    for r in runs:
+        print(
+            f"{r['workers']:>7} "
+            + " ".join(f"{r['stages'].get(s, 0):>12.1f}" for s in STAGES)
+            + f" {r['wall']:>9.1f} {n_plots / r['wall']:>8.1f} {r['run_peak_gib']:>8.2f} {r['worker_peak_gib']:>10.2f}"
+            f" {r['total_peak_gib']:>8.2f}"
+        )
+    credited = {r["credited"] for r in runs}
+    print(
+        f"credited t CO2e: {sorted(credited)} ({'identical' if len(credited) == 1 else 'DIFFERENT'} across runs)"
+    )
+    by = {r["workers"]: r for r in runs}
+    if 1 in by and 2 in by:
+        one, two = by[1], by[2]
+        for s in STAGES:
+            a, b = one["stages"].get(s, 0), two["stages"].get(s, 0)
+            if a and b:
+                print(f"  {s:<12} {a:8.1f} s -> {b:8.1f} s: {a / b:.2f}x")
+        print(f"scale: {n_plots} plots, 2 workers vs 1: {one['wall'] / two['wall']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

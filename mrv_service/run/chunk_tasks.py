@@ -1,0 +1,119 @@
+"""The tasks of a run by plot chunk: what one Dask worker (or the run's process) does for a chunk.
+
+Each task takes a picklable description of its chunk, computes the chunk's plots with the stage
+functions (:func:`~mrv_service.run.verification_stage.verification_chunk`,
+:func:`~mrv_service.run.models_stage.models_chunk`,
+:func:`~mrv_service.run.accounting_stage.accounting_chunk`), writes the per-plot results into the
+chunk's directory (atomic renames: a task run twice after a worker died writes the same files)
+and returns only the chunk's sums and counts, which do not grow with the number of plots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from mrv_service.run.accounting_stage import AccountingChunk, accounting_chunk
+from mrv_service.run.cluster import atomic_write
+from mrv_service.run.inputs import ProjectInputs
+from mrv_service.run.models_partials import ModelsPartials
+from mrv_service.run.models_stage import models_chunk
+from mrv_service.run.trajectories import plot_trajectories
+from mrv_service.run.verification_stage import DetectorSet, VerificationCounts, verification_chunk
+
+__all__ = [
+    "ChunkFiles",
+    "ModelsTask",
+    "VerificationTask",
+    "models_task",
+    "verification_task",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkFiles:
+    """The files of one chunk in the run's work directory."""
+
+    directory: Path
+
+    @property
+    def flags(self) -> Path:
+        return self.directory / "flags.csv"
+
+    @property
+    def verdicts(self) -> Path:
+        return self.directory / "practice_verdicts.csv"
+
+    @property
+    def models(self) -> Path:
+        """The models' per-plot rows (pickled DataFrame: exact floats for the accounting pass)."""
+        return self.directory / "models.pkl"
+
+    @property
+    def accounting(self) -> Path:
+        return self.directory / "accounting.nc"
+
+    @property
+    def trajectories(self) -> Path:
+        return self.directory / "plot_trajectories.nc"
+
+    @property
+    def results(self) -> Path:
+        return self.directory / "plot_results.csv"
+
+
+@dataclasses.dataclass(frozen=True)
+class VerificationTask:
+    files: ChunkFiles
+    inputs: ProjectInputs
+    """The chunk's plots and their records."""
+    features: Path
+    """The run's ``plot_features.nc``."""
+    detectors: DetectorSet
+
+
+def verification_task(task: VerificationTask) -> VerificationCounts:
+    """Flags and verdicts of the chunk's plot-seasons, written as CSV; returns the counts."""
+    ids = task.inputs.plots["plot_id"].astype(str).tolist()
+    with xr.open_dataset(task.features) as ds:
+        features = ds.sel(plot=ids).load()
+    flags, verdicts, counts = verification_chunk(task.inputs, features, task.detectors)
+    atomic_write(task.files.flags, lambda p: flags.to_csv(p, index=False))
+    atomic_write(task.files.verdicts, lambda p: verdicts.to_csv(p, index=False))
+    return counts
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelsTask:
+    files: ChunkFiles
+    inputs: ProjectInputs
+    seed: int
+    verdicts: Path | None
+    """The chunk's verdicts (None: the verification did not run)."""
+    soc_project_mean: float
+    """[t C ha-1] for plots without soil samples (:func:`models.soil.sampled_mean_stock`)."""
+    refused: list[str]
+    """The chunk's plots refused for overlapping an earlier project."""
+    climate_zone: str
+
+
+def models_task(task: ModelsTask) -> tuple[ModelsPartials, AccountingChunk]:
+    """Scenarios, Monte Carlo, trajectories and the plots' accounting before the project's
+    deductions; writes the per-plot files, returns the sums (the accounting's plots left out)."""
+    verdicts = None
+    if task.verdicts is not None:
+        verdicts = pd.read_csv(task.verdicts, dtype={"plot_id": str}, float_precision="round_trip")
+    chunk = models_chunk(
+        task.inputs, seed=task.seed, verdicts=verdicts, soc_project_mean=task.soc_project_mean
+    )
+    ids = chunk.per_plot["plot_id"].astype(str).tolist()
+    crediting_month = int(task.inputs.project.settings["model.crediting_month"])
+    traj = plot_trajectories(chunk.results, chunk.vintages, ids, crediting_month)
+    acc = accounting_chunk(task.inputs, chunk.vintages, task.refused, climate_zone=task.climate_zone)
+    atomic_write(task.files.models, lambda p: chunk.per_plot.to_pickle(p, compression=None))
+    atomic_write(task.files.accounting, lambda p: acc.plots.to_netcdf(p))
+    atomic_write(task.files.trajectories, lambda p: traj.to_netcdf(p))
+    return chunk.partials, dataclasses.replace(acc, plots=acc.plots.drop_dims("plot"))

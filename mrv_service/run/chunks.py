@@ -1,0 +1,253 @@
+"""The verification and models stages of ``mrv run`` by plot chunk (map), their project figures by
+reduction, and their output files assembled chunk by chunk.
+
+1. The project's plots (sorted by id) are cut into chunks of ``MRV_CHUNK_PLOTS``; each chunk's
+   inputs are its plots and their records (:func:`chunk_inputs`).
+2. Each chunk is a task (:mod:`mrv_service.run.chunk_tasks`) on the run's Dask cluster or in the
+   run's process (:class:`~mrv_service.run.cluster.ChunkPool`). A plot's result depends only on
+   its own inputs and the seed: every random draw comes from the plot's own stream
+   (:mod:`models.random_streams`), and the plots without soil samples take the project's mean,
+   computed once here.
+3. The project's figures come from the chunks' sums, which are exact integers of a fixed quantum
+   (:mod:`models.exact_sums`): the same seed gives bit-identical figures and files for any chunk
+   size and any number of workers.
+4. The accounting's per-plot shares need the project's deduction and buffer: two cheap passes over
+   the chunks' files, one chunk at a time, then the files are concatenated in chunk order.
+
+Nothing that grows with the number of plots is held here beyond the inputs read from the store
+(the run's snapshot) and one chunk's rows at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from models.chain import climate_zone_of
+from models.soil import sampled_mean_stock
+from models.weather import monthly_forcing
+from mrv_service.run.accounting_stage import (
+    accounting_plots,
+    accounting_project,
+    farmers_table,
+    gain_sum,
+)
+from mrv_service.run.chunk_tasks import (
+    ChunkFiles,
+    ModelsTask,
+    VerificationTask,
+    models_task,
+    verification_task,
+)
+from mrv_service.run.cluster import ChunkPool
+from mrv_service.run.inputs import ProjectInputs
+from mrv_service.run.models_partials import combine
+from mrv_service.run.models_stage import models_summary
+from mrv_service.run.stages import assign_stations
+from mrv_service.run.verification_stage import DetectorSet, verification_summary
+
+__all__ = ["ModelsRun", "chunk_inputs", "chunk_slices", "run_models", "run_verification"]
+
+Progress = Callable[[int], Any] | None
+
+
+def chunk_slices(n_plots: int, size: int) -> list[slice]:
+    """Consecutive slices of at most ``size`` plots.
+
+    Examples
+    --------
+    >>> chunk_slices(5, 2)
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    return [slice(i, min(i + size, n_plots)) for i in range(0, n_plots, max(1, size))]
+
+
+def chunk_inputs(inputs: ProjectInputs, part: slice) -> ProjectInputs:
+    """The inputs of the plots in ``part`` (of ``inputs.plots``): their plots, activity records,
+    soil layers and reviews; the weather whole (a station serves plots of many chunks)."""
+    plots = inputs.plots.iloc[part]
+    ids = set(plots["plot_id"].astype(str))
+
+    def rows(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["plot_id"].astype(str).isin(ids)] if len(df) else df
+
+    return dataclasses.replace(
+        inputs,
+        plots=plots,
+        activities=rows(inputs.activities),
+        soil_layers=rows(inputs.soil_layers),
+        reviews=rows(inputs.reviews),
+        uploads=[],
+        store_summary={},
+    )
+
+
+def _concat_csv(parts: list[Path], out: Path) -> None:
+    """Concatenate CSV files with the same header, keeping the first header."""
+    with out.open("wb") as dst:
+        for i, part in enumerate(parts):
+            with part.open("rb") as src:
+                header = src.readline()
+                if i == 0:
+                    dst.write(header)
+                shutil.copyfileobj(src, dst)
+
+
+def run_verification(
+    inputs: ProjectInputs,
+    features: Path,
+    detectors: DetectorSet,
+    work: Path,
+    out: Path,
+    pool: ChunkPool,
+    chunk_plots: int,
+    progress: Progress = None,
+) -> dict[str, Any]:
+    """The verification stage by chunk: writes ``flags.csv`` and ``practice_verdicts.csv`` into
+    ``out`` (chunk files stay in ``work`` for the models stage); returns the stage's summary."""
+    parts = chunk_slices(len(inputs.plots), chunk_plots)
+    tasks = [
+        VerificationTask(ChunkFiles(work / f"{i:05d}"), chunk_inputs(inputs, p), features, detectors)
+        for i, p in enumerate(parts)
+    ]
+    sizes = [p.stop - p.start for p in parts]
+    counts = pool.map(verification_task, tasks, name="verification", done=_advance(progress, sizes))
+    _concat_csv([t.files.flags for t in tasks], out / "flags.csv")
+    _concat_csv([t.files.verdicts for t in tasks], out / "practice_verdicts.csv")
+    return verification_summary(counts, detectors)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelsRun:
+    """What :func:`run_models` gives the run: the summary sections and the warnings."""
+
+    summary: dict[str, Any]
+    """``rothc``, ``by_practice``, ``verified_credit``, ``ipcc_tier1``, ``weather``, ``soil``."""
+    accounting: dict[str, Any]
+    """The ``accounting`` section."""
+    warnings: tuple[str, ...]
+
+
+def run_models(
+    inputs: ProjectInputs,
+    work: Path,
+    out: Path,
+    pool: ChunkPool,
+    chunk_plots: int,
+    *,
+    seed: int,
+    verdicts: Path | None,
+    claims: pd.DataFrame,
+    application_date: dt.date,
+    progress: Progress = None,
+) -> ModelsRun:
+    """The models stage and its accounting by chunk: writes ``plot_results.csv``, ``farmers.csv``
+    and ``plot_trajectories.nc`` into ``out``.
+
+    ``verdicts``: the verification's ``practice_verdicts.csv`` (None: not run); when the chunk
+    files of this run's verification are not in ``work`` (carried over), it is split by chunk.
+    """
+    s = inputs.project.settings
+    parts = chunk_slices(len(inputs.plots), chunk_plots)
+    files = [ChunkFiles(work / f"{i:05d}") for i in range(len(parts))]
+    if verdicts is not None and not all(f.verdicts.is_file() for f in files):
+        _split_verdicts(inputs, parts, files, verdicts)
+    soc_mean = sampled_mean_stock(inputs.soil_layers, float(s["model.depth_cm"]))
+    zone = _climate_zone(inputs)
+    refused = set(claims.loc[claims["refused"], "plot_id"].astype(str)) if len(claims) else set()
+    tasks = []
+    for f, p in zip(files, parts, strict=True):
+        sub = chunk_inputs(inputs, p)
+        ids = sub.plots["plot_id"].astype(str)
+        tasks.append(
+            ModelsTask(
+                files=f,
+                inputs=sub,
+                seed=seed,
+                verdicts=f.verdicts if verdicts is not None else None,
+                soc_project_mean=soc_mean,
+                refused=sorted(set(ids) & refused),
+                climate_zone=zone,
+            )
+        )
+    sizes = [p.stop - p.start for p in parts]
+    results = pool.map(models_task, tasks, name="models", done=_advance(progress, sizes))
+    summary, warnings_ = models_summary(
+        inputs, combine([r[0] for r in results]), seed=seed, verification_used=verdicts is not None
+    )
+    acc, acc_summary = accounting_project(
+        inputs,
+        [r[1] for r in results],
+        claims,
+        application_date=application_date,
+        crediting_month=int(s["model.crediting_month"]),
+        climate_zone=zone,
+    )
+    # the buffer's shares need the sum of the gains over all plots: a first pass for it
+    total_gain = np.zeros(len(acc.years), dtype=np.int64)
+    for f in files:
+        with xr.open_dataset(f.accounting) as ds:
+            total_gain += gain_sum(ds.load(), acc)
+    farmer_sums = []
+    for f in files:
+        with xr.open_dataset(f.accounting) as ds:
+            table, farmers = accounting_plots(ds.load(), acc, total_gain)
+        rows = pd.read_pickle(f.models, compression=None).merge(table, on="plot_id", how="left")
+        rows.to_csv(f.results, index=False)
+        farmer_sums.append(farmers)
+    _concat_csv([f.results for f in files], out / "plot_results.csv")
+    share = s.get("accounting.farmer_share")
+    farmers_out = farmers_table(pd.concat(farmer_sums), None if share is None else float(share))
+    farmers_out.to_csv(out / "farmers.csv", index=False)
+    acc_summary["farmers"] = int(len(farmers_out))
+    with xr.open_mfdataset(
+        [f.trajectories for f in files],
+        combine="nested",
+        concat_dim="plot",
+        data_vars="minimal",
+        coords="minimal",
+    ) as traj:
+        traj.to_netcdf(out / "plot_trajectories.nc")
+    return ModelsRun(summary, acc_summary, tuple(warnings_))
+
+
+def _advance(progress: Progress, sizes: list[int]) -> Callable[[int], Any] | None:
+    if progress is None:
+        return None
+    return lambda i: progress(sizes[i])
+
+
+def _climate_zone(inputs: ProjectInputs) -> str:
+    """The IPCC climate zone of the stations the plots use (one name, or ``{station: zone}`` as
+    text when they differ): it chooses the wet or dry emission factors."""
+    stations = sorted(set(assign_stations(inputs)["station_id"]))
+    months = inputs.weather_months
+    zones = {sid: climate_zone_of(monthly_forcing(months[months["station_id"] == sid])) for sid in stations}
+    return (
+        sorted(set(zones.values()))[0] if len(set(zones.values())) == 1 else str(dict(sorted(zones.items())))
+    )
+
+
+def _split_verdicts(
+    inputs: ProjectInputs, parts: list[slice], files: list[ChunkFiles], verdicts: Path
+) -> None:
+    """Split a carried-over ``practice_verdicts.csv`` into the chunks' files (read in blocks)."""
+    ids = inputs.plots["plot_id"].astype(str).to_numpy()
+    chunk_of = {pid: i for i, p in enumerate(parts) for pid in ids[p]}
+    for f in files:
+        f.directory.mkdir(parents=True, exist_ok=True)
+    header = verdicts.open(encoding="utf-8").readline()
+    for f in files:
+        f.verdicts.write_text(header, encoding="utf-8")
+    for block in pd.read_csv(verdicts, dtype=str, keep_default_na=False, chunksize=200_000):
+        where = block["plot_id"].map(chunk_of)
+        for i, rows in block[where.notna()].groupby(where[where.notna()].astype(int)):
+            rows.to_csv(files[i].verdicts, mode="a", header=False, index=False)

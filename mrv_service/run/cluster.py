@@ -1,0 +1,142 @@
+"""Where a run's work runs: in its own process, on a local Dask cluster, or on a Dask scheduler.
+
+:func:`run_cluster` gives the run a :class:`distributed.Client` (or None) from the settings:
+
+* ``MRV_DASK_SCHEDULER``: a client of that scheduler; inside a task of that cluster (a run the
+  service queued) the worker's own client, which hands the task's thread back while the run's
+  tasks run (a worker with one thread would otherwise wait on itself for ever);
+* ``MRV_DASK_WORKERS=N``: a ``LocalCluster`` of N worker processes, one thread each, for the run;
+* neither: None, the run's own process (local threads for the imagery).
+
+:class:`ChunkPool` maps a task function over chunks on that client, or in the process, and
+returns the results in chunk order. A worker that dies mid-task loses nothing: the scheduler runs
+the task again elsewhere (``distributed.scheduler.allowed-failures``), and every task writes its
+files under their final names with an atomic rename, so a second execution rewrites the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from mrv_service.config import Settings
+from mrv_service.run.stages import RunNotReadyError
+
+__all__ = ["ChunkPool", "atomic_write", "run_cluster"]
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def run_cluster(env: Settings) -> Iterator[Any]:
+    """The run's Dask client, or None (module notes)."""
+    if env.dask_scheduler:
+        from distributed import Client, get_worker, worker_client
+
+        try:
+            get_worker()
+        except ValueError:  # not inside a Dask task
+            pass
+        else:
+            with worker_client() as client:
+                yield client
+            return
+        try:
+            client = Client(env.dask_scheduler, timeout="30s")
+        except OSError as exc:
+            raise RunNotReadyError(
+                f"the Dask scheduler MRV_DASK_SCHEDULER={env.dask_scheduler!r} is unreachable ({exc}); "
+                "start it or unset MRV_DASK_SCHEDULER to run on local threads"
+            ) from exc
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if env.dask_workers:
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=env.dask_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+        return
+    yield None
+
+
+class ChunkPool:
+    """Runs a task function over chunks on a Dask client, or one after another in this process."""
+
+    def __init__(self, client: Any = None, *, label: str = "run"):
+        self.client = client
+        self.label = label
+
+    @property
+    def workers(self) -> int:
+        """Dask workers (0 in this process)."""
+        if self.client is None:
+            return 0
+        return len(self.client.scheduler_info().get("workers", {}))
+
+    def map(
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        *,
+        name: str,
+        done: Callable[[int], Any] | None = None,
+    ) -> list[Any]:
+        """``[fn(t) for t in tasks]``; ``done(i)`` after each task (a safe point to stop: it may
+        raise, which cancels the tasks not yet run)."""
+        if self.client is None:
+            out = []
+            for i, task in enumerate(tasks):
+                out.append(fn(task))
+                if done is not None:
+                    done(i)
+            return out
+        from distributed import as_completed
+
+        token = uuid.uuid4().hex[:8]
+        futures = [
+            self.client.submit(fn, task, key=f"{name}-{self.label}-{token}-{i:05d}", pure=False)
+            for i, task in enumerate(tasks)
+        ]
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        try:
+            for fut in as_completed(futures):
+                i = index[fut.key]
+                results[i] = fut.result()
+                if done is not None:
+                    done(i)
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        return results
+
+
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
+    """``write(tmp)`` beside ``path``, then rename it to ``path`` (a rerun replaces it whole)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
