@@ -58,11 +58,10 @@ def _sample_memory(
 
 
 def _is_worker(p: psutil.Process) -> bool:
-    """A Dask worker process (spawned by a nanny), not the nanny nor the resource tracker."""
+    """A Dask worker process: spawned by a nanny of the run's LocalCluster (``spawn_main``), not
+    multiprocessing's resource tracker."""
     try:
-        cmd = " ".join(p.cmdline())
-        parent = p.parent()
-        return "spawn_main" in cmd and parent is not None and "spawn_main" in " ".join(parent.cmdline())
+        return "spawn_main" in " ".join(p.cmdline())
     except psutil.Error:
         return False
 

@@ -50,7 +50,7 @@ from mrv_service.run.chunk_tasks import (
 from mrv_service.run.cluster import ChunkPool
 from mrv_service.run.inputs import ProjectInputs
 from mrv_service.run.models_partials import combine
-from mrv_service.run.models_stage import models_summary
+from mrv_service.run.models_summary import models_summary
 from mrv_service.run.stages import assign_stations
 from mrv_service.run.verification_stage import DetectorSet, verification_summary
 

@@ -9,6 +9,7 @@ import json
 import re
 import sys
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -122,6 +123,26 @@ def test_every_number_in_a_table_has_a_value_with_its_source(pdd):
     # plots and vintages add up
     total = sum(p["credited_t_co2e"] for p in plots)
     assert total == pytest.approx(sum(v["credited_t_co2e"] for v in pdd["vintages"]), abs=0.01)
+
+
+def test_a_large_project_lists_villages_and_keeps_every_plot_in_the_json(finished, monkeypatch):
+    """Above PLOT_TABLE_MAX plots the participants table sums villages (the small county's 40
+    plots stand in for a county of 100,000); the JSON still lists every plot."""
+    from mrv_service.documents import pdd_content
+
+    _, out, inputs, _ = finished
+    monkeypatch.setattr(pdd_content, "PLOT_TABLE_MAX", 10)
+    doc = build_pdd(out, inputs, load_definition(inputs.project.methodology_id), id_salt="test-salt")
+    table = next(t for s, t in _tables(doc) if s["id"] == "participants")
+    assert table["columns"][0] == "村 Village"
+    results = pd.read_csv(out / "plot_results.csv", dtype={"plot_id": str})
+    villages = results.groupby("village")
+    assert [r[0] for r in table["rows"]] == sorted(villages.groups)
+    for row in table["rows"]:  # plots and area per village, from plot_results.csv by hand
+        g = villages.get_group(row[0])
+        assert (row[1], row[2]) == (len(g), g["farmer_id"].nunique())
+        assert float(str(row[3]).replace(",", "")) == pytest.approx(g["area_ha"].sum(), abs=1e-4)
+    assert len(doc["plots"]) == len(results) == 40
 
 
 @pytest.mark.slow
