@@ -2,9 +2,10 @@
 
 :func:`run_cluster` gives the run a :class:`distributed.Client` (or None) from the settings:
 
-* ``MRV_DASK_SCHEDULER``: a client of that scheduler; inside a task of that cluster (a run the
-  service queued) the worker's own client, which hands the task's thread back while the run's
-  tasks run (a worker with one thread would otherwise wait on itself for ever);
+* inside a Dask task (a run the service queued, on its LocalCluster or on ``MRV_DASK_SCHEDULER``):
+  the worker's own client, which hands the task's thread back while the run's tasks run (a worker
+  with one thread would otherwise wait on itself for ever);
+* ``MRV_DASK_SCHEDULER``: a client of that scheduler;
 * ``MRV_DASK_WORKERS=N``: a ``LocalCluster`` of N worker processes, one thread each, for the run;
 * neither: None, the run's own process (local threads for the imagery).
 
@@ -35,17 +36,17 @@ log = logging.getLogger(__name__)
 @contextlib.contextmanager
 def run_cluster(env: Settings) -> Iterator[Any]:
     """The run's Dask client, or None (module notes)."""
-    if env.dask_scheduler:
-        from distributed import Client, get_worker, worker_client
+    from distributed import Client, get_worker, worker_client
 
-        try:
-            get_worker()
-        except ValueError:  # not inside a Dask task
-            pass
-        else:
-            with worker_client() as client:
-                yield client
-            return
+    try:
+        get_worker()
+    except ValueError:  # not inside a Dask task
+        pass
+    else:  # a run the service queued: its tasks go to the cluster it runs on
+        with worker_client() as client:
+            yield client
+        return
+    if env.dask_scheduler:
         try:
             client = Client(env.dask_scheduler, timeout="30s")
         except OSError as exc:
@@ -59,7 +60,7 @@ def run_cluster(env: Settings) -> Iterator[Any]:
             client.close()
         return
     if env.dask_workers:
-        from distributed import Client, LocalCluster
+        from distributed import LocalCluster
 
         cluster = LocalCluster(
             n_workers=env.dask_workers,
