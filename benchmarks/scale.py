@@ -1,11 +1,12 @@
 """Benchmark: ``mrv run`` end to end on a generated county of 100,000 plots, on 1 and 2 Dask workers.
 
     .venv/bin/python benchmarks/scale.py [--plots 100000] [--sample DIR] [--workers 1 2]
-                                         [--database postgresql+psycopg://USER@HOST:PORT/postgres]
+                                         [--database postgresql+psycopg://USER@HOST:PORT/postgres [--reuse]]
 
 Creates the county with its imagery (``mrv sample create --plots N``, unless ``--sample`` names
 one), loads it into a fresh store (SQLite by default; with ``--database``, a new database
-``mrv_scale`` on that PostgreSQL server, PostGIS and COPY where available), then runs
+``mrv_scale`` on that PostgreSQL server, PostGIS and COPY where available; ``--reuse`` runs on
+the county an earlier call left there), then runs
 ``mrv -q run PROJECT`` in a new process once per worker count, with ``MRV_DASK_WORKERS=N`` (a
 LocalCluster of N worker processes, one thread each). While a run goes, the resident memory of the
 run's process and of every process it starts (the workers) is sampled every 0.2 s.
@@ -103,16 +104,17 @@ def _run(env: dict[str, str], workers: int) -> dict:
     }
 
 
-def _database(url: str | None, tmp: Path) -> str:
+def _database(url: str | None, tmp: Path, *, fresh: bool = True) -> str:
     if not url:
         return f"sqlite:///{tmp / 'mrv.sqlite'}"
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as c:
-        c.execute(sa.text("DROP DATABASE IF EXISTS mrv_scale WITH (FORCE)"))
-        c.execute(sa.text("CREATE DATABASE mrv_scale"))
-    engine.dispose()
+    if fresh:
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.execute(sa.text("DROP DATABASE IF EXISTS mrv_scale WITH (FORCE)"))
+            c.execute(sa.text("CREATE DATABASE mrv_scale"))
+        engine.dispose()
     return str(sa.engine.make_url(url).set(database="mrv_scale").render_as_string(hide_password=False))
 
 
@@ -122,6 +124,11 @@ def main() -> None:
     ap.add_argument("--sample", type=Path, default=None, help="an existing sample county directory")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to run")
     ap.add_argument("--database", default=None, help="a PostgreSQL server URL (default: SQLite)")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --database: run on the county a previous run of this benchmark left in mrv_scale (no load)",
+    )
     args = ap.parse_args()
 
     from mrv_service.config import load_settings
@@ -157,15 +164,18 @@ def main() -> None:
             n_plots = len(json.loads((sample / "plots.geojson").read_text(encoding="utf-8"))["features"])
         env = {
             "MRV_DATA_DIR": str(tmp / "data"),
-            "MRV_DATABASE_URL": _database(args.database, tmp),
+            "MRV_DATABASE_URL": _database(args.database, tmp, fresh=not (args.reuse and args.database)),
             "MRV_OUTPUT_DIR": str(tmp / "out"),
             "MRV_SAMPLE_DIR": str(sample),
             "MRV_STAC_URL": "",
         }
-        t = time.perf_counter()
-        load_sample(load_settings(env), echo=lambda _m: None)
         db = "PostgreSQL" if args.database else "SQLite"
-        print(f"load (project create + 5 uploads, {db}): {time.perf_counter() - t:.0f} s")
+        if args.reuse and args.database:
+            print(f"load: skipped, the county in {db} database mrv_scale is reused")
+        else:
+            t = time.perf_counter()
+            load_sample(load_settings(env), echo=lambda _m: None)
+            print(f"load (project create + 5 uploads, {db}): {time.perf_counter() - t:.0f} s", flush=True)
         runs = [_run(env, n) for n in args.workers]
 
     print(

@@ -2,7 +2,8 @@
 reduction, and their output files assembled chunk by chunk.
 
 1. The project's plots (sorted by id) are cut into chunks of ``MRV_CHUNK_PLOTS``; each chunk's
-   inputs are its plots and their records (:func:`chunk_inputs`).
+   inputs are its plots and their records (:class:`ChunkPlan`), made just before its task is
+   submitted.
 2. Each chunk is a task (:mod:`mrv_service.run.chunk_tasks`) on the run's Dask cluster or in the
    run's process (:class:`~mrv_service.run.cluster.ChunkPool`). A plot's result depends only on
    its own inputs and the seed: every random draw comes from the plot's own stream
@@ -54,7 +55,7 @@ from mrv_service.run.models_summary import models_summary
 from mrv_service.run.stages import assign_stations
 from mrv_service.run.verification_stage import DetectorSet, verification_summary
 
-__all__ = ["ModelsRun", "chunk_inputs", "chunk_slices", "run_models", "run_verification"]
+__all__ = ["ChunkPlan", "ModelsRun", "chunk_slices", "run_models", "run_verification"]
 
 Progress = Callable[[int], Any] | None
 
@@ -70,24 +71,47 @@ def chunk_slices(n_plots: int, size: int) -> list[slice]:
     return [slice(i, min(i + size, n_plots)) for i in range(0, n_plots, max(1, size))]
 
 
-def chunk_inputs(inputs: ProjectInputs, part: slice) -> ProjectInputs:
-    """The inputs of the plots in ``part`` (of ``inputs.plots``): their plots, activity records,
-    soil layers and reviews; the weather whole (a station serves plots of many chunks)."""
-    plots = inputs.plots.iloc[part]
-    ids = set(plots["plot_id"].astype(str))
+class ChunkPlan:
+    """The chunks of a project's plots (consecutive in ``inputs.plots`` order) and the inputs of
+    each: its plots and their activity records, soil layers and reviews; the weather whole (a
+    station serves plots of many chunks). The rows of each chunk are found once, in one pass
+    over each table."""
 
-    def rows(df: pd.DataFrame) -> pd.DataFrame:
-        return df[df["plot_id"].astype(str).isin(ids)] if len(df) else df
+    def __init__(self, inputs: ProjectInputs, size: int):
+        self.inputs = inputs
+        self.parts = chunk_slices(len(inputs.plots), size)
+        ids = inputs.plots["plot_id"].astype(str).to_numpy()
+        code = np.empty(len(ids), dtype=np.int64)
+        for i, part in enumerate(self.parts):
+            code[part] = i
+        chunk_of = pd.Series(code, index=ids)
 
-    return dataclasses.replace(
-        inputs,
-        plots=plots,
-        activities=rows(inputs.activities),
-        soil_layers=rows(inputs.soil_layers),
-        reviews=rows(inputs.reviews),
-        uploads=[],
-        store_summary={},
-    )
+        def codes(df: pd.DataFrame) -> np.ndarray:
+            if not len(df):
+                return np.empty(0)
+            return chunk_of.reindex(df["plot_id"].astype(str).to_numpy()).to_numpy(float)
+
+        self._codes = {
+            "activities": codes(inputs.activities),
+            "soil_layers": codes(inputs.soil_layers),
+            "reviews": codes(inputs.reviews),
+        }
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def size(self, i: int) -> int:
+        return self.parts[i].stop - self.parts[i].start
+
+    def inputs_of(self, i: int) -> ProjectInputs:
+        """The inputs of chunk ``i``."""
+        tables = {
+            name: getattr(self.inputs, name)[codes == i] if len(codes) else getattr(self.inputs, name)
+            for name, codes in self._codes.items()
+        }
+        return dataclasses.replace(
+            self.inputs, plots=self.inputs.plots.iloc[self.parts[i]], uploads=[], store_summary={}, **tables
+        )
 
 
 def _concat_csv(parts: list[Path], out: Path) -> None:
@@ -113,15 +137,15 @@ def run_verification(
 ) -> dict[str, Any]:
     """The verification stage by chunk: writes ``flags.csv`` and ``practice_verdicts.csv`` into
     ``out`` (chunk files stay in ``work`` for the models stage); returns the stage's summary."""
-    parts = chunk_slices(len(inputs.plots), chunk_plots)
-    tasks = [
-        VerificationTask(ChunkFiles(work / f"{i:05d}"), chunk_inputs(inputs, p), features, detectors)
-        for i, p in enumerate(parts)
-    ]
-    sizes = [p.stop - p.start for p in parts]
-    counts = pool.map(verification_task, tasks, name="verification", done=_advance(progress, sizes))
-    _concat_csv([t.files.flags for t in tasks], out / "flags.csv")
-    _concat_csv([t.files.verdicts for t in tasks], out / "practice_verdicts.csv")
+    plan = ChunkPlan(inputs, chunk_plots)
+    files = [ChunkFiles(work / f"{i:05d}") for i in range(len(plan))]
+
+    def task(i: int) -> VerificationTask:
+        return VerificationTask(files[i], plan.inputs_of(i), features, detectors)
+
+    counts = pool.map(verification_task, task, len(plan), name="verification", done=_advance(progress, plan))
+    _concat_csv([f.flags for f in files], out / "flags.csv")
+    _concat_csv([f.verdicts for f in files], out / "practice_verdicts.csv")
     return verification_summary(counts, detectors)
 
 
@@ -156,30 +180,27 @@ def run_models(
     files of this run's verification are not in ``work`` (carried over), it is split by chunk.
     """
     s = inputs.project.settings
-    parts = chunk_slices(len(inputs.plots), chunk_plots)
-    files = [ChunkFiles(work / f"{i:05d}") for i in range(len(parts))]
+    plan = ChunkPlan(inputs, chunk_plots)
+    files = [ChunkFiles(work / f"{i:05d}") for i in range(len(plan))]
     if verdicts is not None and not all(f.verdicts.is_file() for f in files):
-        _split_verdicts(inputs, parts, files, verdicts)
+        _split_verdicts(inputs, plan.parts, files, verdicts)
     soc_mean = sampled_mean_stock(inputs.soil_layers, float(s["model.depth_cm"]))
     zone = _climate_zone(inputs)
     refused = set(claims.loc[claims["refused"], "plot_id"].astype(str)) if len(claims) else set()
-    tasks = []
-    for f, p in zip(files, parts, strict=True):
-        sub = chunk_inputs(inputs, p)
-        ids = sub.plots["plot_id"].astype(str)
-        tasks.append(
-            ModelsTask(
-                files=f,
-                inputs=sub,
-                seed=seed,
-                verdicts=f.verdicts if verdicts is not None else None,
-                soc_project_mean=soc_mean,
-                refused=sorted(set(ids) & refused),
-                climate_zone=zone,
-            )
+
+    def task(i: int) -> ModelsTask:
+        sub = plan.inputs_of(i)
+        return ModelsTask(
+            files=files[i],
+            inputs=sub,
+            seed=seed,
+            verdicts=files[i].verdicts if verdicts is not None else None,
+            soc_project_mean=soc_mean,
+            refused=sorted(set(sub.plots["plot_id"].astype(str)) & refused),
+            climate_zone=zone,
         )
-    sizes = [p.stop - p.start for p in parts]
-    results = pool.map(models_task, tasks, name="models", done=_advance(progress, sizes))
+
+    results = pool.map(models_task, task, len(plan), name="models", done=_advance(progress, plan))
     summary, warnings_ = models_summary(
         inputs, combine([r[0] for r in results]), seed=seed, verification_used=verdicts is not None
     )
@@ -219,10 +240,10 @@ def run_models(
     return ModelsRun(summary, acc_summary, tuple(warnings_))
 
 
-def _advance(progress: Progress, sizes: list[int]) -> Callable[[int], Any] | None:
+def _advance(progress: Progress, plan: ChunkPlan) -> Callable[[int], Any] | None:
     if progress is None:
         return None
-    return lambda i: progress(sizes[i])
+    return lambda i: progress(plan.size(i))
 
 
 def _climate_zone(inputs: ProjectInputs) -> str:

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,39 +96,63 @@ class ChunkPool:
     def map(
         self,
         fn: Callable[[Any], Any],
-        tasks: Sequence[Any],
+        make_task: Callable[[int], Any],
+        n_tasks: int,
         *,
         name: str,
         done: Callable[[int], Any] | None = None,
     ) -> list[Any]:
-        """``[fn(t) for t in tasks]``; ``done(i)`` after each task (a safe point to stop: it may
-        raise, which cancels the tasks not yet run)."""
+        """``[fn(make_task(i)) for i in range(n_tasks)]``; ``done(i)`` after each task (a safe
+        point to stop: it may raise, which cancels the tasks not yet run).
+
+        On a cluster at most :attr:`in_flight` tasks are submitted at a time, each made just
+        before it is submitted: the client never holds every chunk's inputs at once."""
         if self.client is None:
             out = []
-            for i, task in enumerate(tasks):
-                out.append(fn(task))
+            for i in range(n_tasks):
+                out.append(fn(make_task(i)))
                 if done is not None:
                     done(i)
             return out
         from distributed import as_completed
 
         token = uuid.uuid4().hex[:8]
-        futures = [
-            self.client.submit(fn, task, key=f"{name}-{self.label}-{token}-{i:05d}", pure=False)
-            for i, task in enumerate(tasks)
-        ]
-        index = {f.key: i for i, f in enumerate(futures)}
-        results: list[Any] = [None] * len(futures)
+        results: list[Any] = [None] * n_tasks
+        index: dict[str, int] = {}
+
+        def submit(i: int) -> Any:
+            fut = self.client.submit(fn, make_task(i), key=f"{name}-{self.label}-{token}-{i:05d}", pure=False)
+            index[fut.key] = i
+            return fut
+
+        queue = as_completed()
+        submitted = []
+        nxt = 0
+        limit = self.in_flight
         try:
-            for fut in as_completed(futures):
+            while nxt < min(n_tasks, limit):
+                submitted.append(submit(nxt))
+                queue.add(submitted[-1])
+                nxt += 1
+            for fut in queue:
                 i = index[fut.key]
                 results[i] = fut.result()
+                fut.release()
                 if done is not None:
                     done(i)
+                if nxt < n_tasks:
+                    submitted.append(submit(nxt))
+                    queue.add(submitted[-1])
+                    nxt += 1
         except BaseException:
-            self.client.cancel(futures)
+            self.client.cancel(submitted)
             raise
         return results
+
+    @property
+    def in_flight(self) -> int:
+        """Tasks submitted at once: two per worker (one running, one ready), at least two."""
+        return max(2, 2 * self.workers)
 
 
 def atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
