@@ -30,6 +30,7 @@ Pure: a dict and a definition in, a list out.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import math
@@ -470,7 +471,7 @@ def _ranges(doc: Mapping[str, Any], definition: Any, kind: str) -> list[Finding]
             "correct the plot boundaries (mrv ingest plots) and regenerate the document",
         )
     ids = [p.get("plot_id") for p in plots if isinstance(p, Mapping)]
-    dup_ids = sorted({str(i) for i in ids if ids.count(i) > 1})
+    dup_ids = sorted({str(i) for i, n in collections.Counter(ids).items() if n > 1})  # list.count: O(n^2)
     if dup_ids:
         bad(
             "plots[].plot_id",

@@ -40,6 +40,11 @@ class ChunkFiles:
     directory: Path
 
     @property
+    def features(self) -> Path:
+        """The chunk's plots of ``plot_features.nc``."""
+        return self.directory / "plot_features.nc"
+
+    @property
     def flags(self) -> Path:
         return self.directory / "flags.csv"
 
@@ -70,15 +75,13 @@ class VerificationTask:
     files: ChunkFiles
     inputs: ProjectInputs
     """The chunk's plots and their records."""
-    features: Path
-    """The run's ``plot_features.nc``."""
     detectors: DetectorSet
 
 
 def verification_task(task: VerificationTask) -> VerificationCounts:
     """Flags and verdicts of the chunk's plot-seasons, written as CSV; returns the counts."""
     ids = task.inputs.plots["plot_id"].astype(str).tolist()
-    with xr.open_dataset(task.features) as ds:
+    with xr.open_dataset(task.files.features) as ds:
         features = ds.sel(plot=ids).load()
     flags, verdicts, counts = verification_chunk(task.inputs, features, task.detectors)
     atomic_write(task.files.flags, lambda p: flags.to_csv(p, index=False))

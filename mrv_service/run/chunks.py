@@ -140,8 +140,10 @@ def run_verification(
     plan = ChunkPlan(inputs, chunk_plots)
     files = [ChunkFiles(work / f"{i:05d}") for i in range(len(plan))]
 
+    _split_features(features, plan, files)
+
     def task(i: int) -> VerificationTask:
-        return VerificationTask(files[i], plan.inputs_of(i), features, detectors)
+        return VerificationTask(files[i], plan.inputs_of(i), detectors)
 
     counts = pool.map(verification_task, task, len(plan), name="verification", done=_advance(progress, plan))
     _concat_csv([f.flags for f in files], out / "flags.csv")
@@ -272,3 +274,16 @@ def _split_verdicts(
         where = block["plot_id"].map(chunk_of)
         for i, rows in block[where.notna()].groupby(where[where.notna()].astype(int)):
             rows.to_csv(files[i].verdicts, mode="a", header=False, index=False)
+
+
+def _split_features(features: Path, plan: ChunkPlan, files: list[ChunkFiles]) -> None:
+    """Write each chunk's plots of ``plot_features.nc`` to its own file, opening the whole file
+    once (opening it decodes whole variables: some seconds at 100,000 plots, for every task
+    that opened it)."""
+    with xr.open_dataset(features) as ds:
+        ids = plan.inputs.plots["plot_id"].astype(str).to_numpy()
+        in_order = len(ds["plot"]) == len(ids) and bool((ds["plot"].values.astype(str) == ids).all())
+        for f, part in zip(files, plan.parts, strict=True):
+            sub = ds.isel(plot=part) if in_order else ds.sel(plot=list(ids[part]))
+            f.directory.mkdir(parents=True, exist_ok=True)
+            sub.load().to_netcdf(f.features)
