@@ -44,6 +44,7 @@ import xarray as xr
 
 from models.errors import ModelInputError
 from models.estimate import INTERVAL
+from models.exact_sums import fixed, unfixed
 from models.units import C_TO_CO2
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "plot_accounting",
     "project_accounting",
     "by_farmer",
+    "farmer_table",
     "organic_amendment_leakage",
     "soc_removals",
     "uncertainty_deduction",
@@ -224,7 +226,6 @@ def account(
     zeros = xr.zeros_like(r.isel(draw=0, drop=True))
     e = zeros if emissions is None else emissions.reindex_like(zeros).fillna(0.0)
     if leakage is None:
-        _check_zero_leakage(rules)
         lk = zeros
     else:
         lk = leakage.reindex_like(zeros).fillna(0.0)
@@ -252,13 +253,6 @@ class ProjectAccounting:
         return xr.DataArray(self.factor, dims="year", coords={"year": self.years})
 
 
-def _check_zero_leakage(rules: AccountingRules) -> None:
-    if rules.leakage == "zero" and not rules.leakage_reason:
-        raise ModelInputError(
-            "a zero leakage rule needs its reason (the methodology definition's leakage.reason)"
-        )
-
-
 def project_accounting(
     totals: np.ndarray,
     years: list[int],
@@ -277,6 +271,10 @@ def project_accounting(
     emissions, leakage : numpy.ndarray
         Project minus baseline emissions and leakage summed over plots, per vintage [t CO2e].
     """
+    if rules.leakage == "zero" and not rules.leakage_reason:
+        raise ModelInputError(
+            "a zero leakage rule needs its reason (the methodology definition's leakage.reason)"
+        )
     period = uncertainty_deduction(totals.sum(axis=1), rules)
     excluded_period = period["excluded"]
     ded_share = np.zeros(len(years))
@@ -387,16 +385,31 @@ def by_farmer(
     per_plot: xr.Dataset, farmer_of_plot: Mapping[str, str], share: float | None = None
 ) -> pd.DataFrame:
     """Net credited removals per farmer [t CO2e]: the sum of the farmer's plots (all vintages),
-    and the farmer's part where the project defines a share [1]."""
+    and the farmer's part where the project defines a share [1] (:func:`farmer_table`)."""
     net = per_plot["net"].sum("year").to_series()
-    df = pd.DataFrame({"plot_id": net.index.astype(str), "net_t_co2e": net.to_numpy()})
+    df = pd.DataFrame({"plot_id": net.index.astype(str), "net": fixed(net.to_numpy())})
     df["farmer_id"] = df["plot_id"].map(dict(farmer_of_plot))
     if df["farmer_id"].isna().any():
         missing = df.loc[df["farmer_id"].isna(), "plot_id"].tolist()[:5]
         raise ModelInputError(f"plots without a farmer: {missing}")
-    out = df.groupby("farmer_id", sort=True).agg(plots=("plot_id", "size"), net_t_co2e=("net_t_co2e", "sum"))
+    return farmer_table(df.groupby("farmer_id").agg(plots=("plot_id", "size"), net=("net", "sum")), share)
+
+
+def farmer_table(sums: pd.DataFrame, share: float | None = None) -> pd.DataFrame:
+    """The farmers' table from sums per farmer (index ``farmer_id``; ``plots``, ``net`` in exact
+    quanta of t CO2e, :mod:`models.exact_sums`; a farmer may appear in several rows, one per chunk
+    of plots): ``farmer_id``, ``plots``, ``net_t_co2e`` [t CO2e] and, where the project defines
+    the farmers' share [1], ``farmer_share_t_co2e`` [t CO2e]."""
+    out = sums.groupby(level=0, sort=True).sum()
+    table = pd.DataFrame(
+        {
+            "farmer_id": out.index.astype(str),
+            "plots": out["plots"].to_numpy(int),
+            "net_t_co2e": unfixed(out["net"].to_numpy()),
+        }
+    )
     if share is not None:
         if not 0.0 <= share <= 1.0:
             raise ModelInputError(f"the farmers' share {share!r} must lie in [0, 1]")
-        out["farmer_share_t_co2e"] = out["net_t_co2e"] * share
-    return out.reset_index()
+        table["farmer_share_t_co2e"] = table["net_t_co2e"] * share
+    return table

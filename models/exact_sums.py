@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.errors import ModelInputError
+
 __all__ = ["QUANTUM", "fixed", "fixed_sum", "unfixed"]
 
 QUANTUM = 2.0**-24
@@ -20,14 +22,26 @@ QUANTUM = 2.0**-24
 
 
 def fixed(x: np.ndarray) -> np.ndarray:
-    """``x`` in whole quanta (int64), NaN counted as 0.
+    """``x`` in whole quanta (int64).
+
+    Raises
+    ------
+    ModelInputError
+        If a value is NaN or infinite (a float sum would carry it into the total; it must not
+        vanish in an integer one).
 
     Examples
     --------
     >>> fixed(np.array([1.5, -0.25])).tolist()
     [25165824, -4194304]
     """
-    a = np.nan_to_num(np.asarray(x, dtype=float), nan=0.0)
+    a = np.asarray(x, dtype=float)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        raise ModelInputError(
+            f"{int(bad.sum())} of {a.size} value(s) to sum are NaN or infinite; a plot's result is "
+            "missing (check the run log for the stage that produced it)"
+        )
     return np.rint(a / QUANTUM).astype(np.int64)
 
 

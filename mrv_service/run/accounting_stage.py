@@ -26,6 +26,7 @@ import xarray as xr
 from methodology.accounting import (
     AccountingRules,
     ProjectAccounting,
+    farmer_table,
     organic_amendment_leakage,
     plot_accounting,
     project_accounting,
@@ -43,7 +44,6 @@ from methodology.emissions import (
     straw_handling_fractions,
 )
 from methodology.rules import scheme_checks
-from models.errors import ModelInputError
 from models.exact_sums import fixed, fixed_sum, unfixed
 from models.scenarios import baseline_activities
 from mrv_service.run.inputs import ProjectInputs
@@ -56,7 +56,6 @@ __all__ = [
     "accounting_plots",
     "accounting_project",
     "accounting_stage",
-    "farmers_table",
     "gain_sum",
     "rules_of",
     "season_amounts",
@@ -274,10 +273,6 @@ def accounting_project(
     totals = unfixed(sum(p.totals for p in parts))
     e_y = unfixed(sum(p.emissions for p in parts))
     l_y = unfixed(sum(p.leakage for p in parts))
-    if rules.leakage == "zero" and not rules.leakage_reason:
-        raise ModelInputError(
-            "a zero leakage rule needs its reason (the methodology definition's leakage.reason)"
-        )
     acc = project_accounting(totals, years, e_y, l_y, rules)
     refused = claims[claims["refused"]] if len(claims) else claims
     checks = scheme_checks(
@@ -340,24 +335,6 @@ def accounting_plots(
     return table, farmers
 
 
-def farmers_table(sums: pd.DataFrame, share: float | None) -> pd.DataFrame:
-    """``farmers.csv`` from the per-farmer sums of every chunk (``plots``, ``net`` in quanta):
-    the net of the farmer's plots [t CO2e] and the farmer's part where the project sets a share."""
-    out = sums.groupby(level=0, sort=True).sum()
-    table = pd.DataFrame(
-        {
-            "farmer_id": out.index.astype(str),
-            "plots": out["plots"].to_numpy(int),
-            "net_t_co2e": unfixed(out["net"].to_numpy()),
-        }
-    )
-    if share is not None:
-        if not 0.0 <= share <= 1.0:
-            raise ModelInputError(f"the farmers' share {share!r} must lie in [0, 1]")
-        table["farmer_share_t_co2e"] = table["net_t_co2e"] * share
-    return table
-
-
 def accounting_stage(
     inputs: ProjectInputs,
     vintages: xr.DataArray,
@@ -381,9 +358,9 @@ def accounting_stage(
     )
     table, farmers = accounting_plots(part.plots, acc, gain_sum(part.plots, acc))
     share = inputs.project.settings.get("accounting.farmer_share")
-    farmer_table = farmers_table(farmers, None if share is None else float(share))
-    summary["farmers"] = int(len(farmer_table))
-    return AccountingOutcome(table, farmer_table, summary)
+    farmers_out = farmer_table(farmers, None if share is None else float(share))
+    summary["farmers"] = int(len(farmers_out))
+    return AccountingOutcome(table, farmers_out, summary)
 
 
 def accounting_lines(summary: dict[str, Any]) -> list[str]:

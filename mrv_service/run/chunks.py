@@ -32,13 +32,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from methodology.accounting import farmer_table
 from models.chain import climate_zone_of
 from models.soil import sampled_mean_stock
 from models.weather import monthly_forcing
 from mrv_service.run.accounting_stage import (
     accounting_plots,
     accounting_project,
-    farmers_table,
     gain_sum,
 )
 from mrv_service.run.chunk_tasks import (
@@ -228,7 +228,7 @@ def run_models(
         farmer_sums.append(farmers)
     _concat_csv([f.results for f in files], out / "plot_results.csv")
     share = s.get("accounting.farmer_share")
-    farmers_out = farmers_table(pd.concat(farmer_sums), None if share is None else float(share))
+    farmers_out = farmer_table(pd.concat(farmer_sums), None if share is None else float(share))
     farmers_out.to_csv(out / "farmers.csv", index=False)
     acc_summary["farmers"] = int(len(farmers_out))
     with xr.open_mfdataset(
