@@ -157,8 +157,6 @@ def execute_run(
             if not isinstance(exc, Exception):
                 raise
             return {"run_id": run_id, "status": "failed", "error": str(exc)}
-        with engine.begin() as conn:
-            conn.execute(update(Run).where(Run.id == run_id).values(percentage=100.0))
         return {"run_id": run_id, "status": "succeeded", "error": None}
     finally:
         engine.dispose()

@@ -298,6 +298,8 @@ def finish_run(
             timings={k: round(float(v), 3) for k, v in timings.items()},
             summary=summary or {},
             error=error,
+            # a succeeded run is complete in the same commit (a poller never sees it succeeded at 95 %)
+            **({"percentage": 100.0} if ok else {}),
         )
     )
     session.commit()
