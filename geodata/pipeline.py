@@ -54,6 +54,7 @@ Definitions
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import warnings
@@ -65,7 +66,7 @@ import dask
 import geopandas as gpd
 import xarray as xr
 
-from geodata.dataset import _assemble
+from geodata.dataset import _assemble, _good, series_attrs, series_epsg
 from geodata.defaults import (
     DEFAULT_BANDS,
     DEFAULT_INDICES,
@@ -86,9 +87,10 @@ from geodata.errors import (
 )
 from geodata.features import INDEX_BANDS
 from geodata.masks import MaskConfig
-from geodata.scenes import _group_items, _scene_stats, _SceneResult, _tile_setup
+from geodata.scene_files import ChunkedSeries, SceneFiles, scene_to_files
+from geodata.scenes import _gives_data, _group_items, _scene_stats, _SceneResult, _tile_setup
 from geodata.sentinel2 import SENTINEL2_L2A_COLLECTIONS
-from geodata.skipped import _nothing_usable_error
+from geodata.skipped import _extent, _nothing_usable_error
 from geodata.stac import search_with_summary
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,7 @@ __all__ = [
     "PlotNotCoveredWarning",
     "SceneSkippedWarning",
     "plot_time_series",
+    "plot_time_series_by_chunk",
     "usable_plot_dates",
 ]
 
@@ -237,6 +240,167 @@ def plot_time_series(
         Per scene whose clear pixels are too often negative, and once for items whose offset
         could not be determined (:mod:`geodata.stac`).
     """
+    scenes = _scene_results(
+        catalog_or_url,
+        plots,
+        datetime=datetime,
+        max_cloud_cover=max_cloud_cover,
+        min_valid_fraction=min_valid_fraction,
+        bands=bands,
+        indices=indices,
+        collections=collections,
+        mask=mask,
+        require_scl=require_scl,
+        modifier=modifier,
+        max_items=max_items,
+        headers=headers,
+        dask_client=dask_client,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    ds = _assemble(
+        scenes.plots,
+        scenes.plots_4326,
+        scenes.results,
+        tuple(bands),
+        tuple(indices),
+        mask or MaskConfig(),
+        min_valid_fraction,
+        catalog_or_url,
+        scenes.by_id,
+    )
+    ds.attrs["items"] = _items_json(scenes)
+    return ds
+
+
+def plot_time_series_by_chunk(
+    catalog_or_url: str | Path,
+    plots: gpd.GeoDataFrame,
+    directory: Path,
+    starts: Sequence[int],
+    *,
+    datetime: Any = None,
+    max_cloud_cover: float | None = None,
+    min_valid_fraction: float = DEFAULT_MIN_VALID_FRACTION,
+    bands: Sequence[str] = DEFAULT_BANDS,
+    indices: Sequence[str] = DEFAULT_INDICES,
+    collections: Sequence[str] | None = SENTINEL2_L2A_COLLECTIONS[:1],
+    mask: MaskConfig | None = None,
+    require_scl: bool = True,
+    modifier: Callable[[Any], Any] | None = None,
+    max_items: int | None = DEFAULT_MAX_ITEMS,
+    headers: Mapping[str, str] | None = None,
+    dask_client: Any = None,
+    scheduler: str = "threads",
+    progress: Any = None,
+) -> ChunkedSeries:
+    """:func:`plot_time_series` by plot chunk: the scene tasks write their statistics into
+    ``directory``, split at the plot positions ``starts``, and return none of them; each chunk's
+    series is then :func:`geodata.scene_files.assemble_chunk` (a task of its own).
+
+    The parameters, the warnings about skipped scenes and offsets and the errors are those of
+    :func:`plot_time_series`; the plots not covered by any scene are reported by the chunks
+    (:attr:`geodata.scene_files.ChunkSeries.not_covered`). The chunks' series, concatenated, are
+    identical to the :func:`plot_time_series` result (its plot-date counts in ``attrs`` being the
+    sums over the chunks).
+    """
+    files = SceneFiles(Path(directory), tuple(int(s) for s in starts), len(plots))
+    if not files.starts or files.starts[0] != 0 or list(files.starts) != sorted(set(files.starts)):
+        raise ImageryRequestError(f"chunk starts must be ascending and begin at 0, got {list(starts)[:5]}")
+    scenes = _scene_results(
+        catalog_or_url,
+        plots,
+        datetime=datetime,
+        max_cloud_cover=max_cloud_cover,
+        min_valid_fraction=min_valid_fraction,
+        bands=bands,
+        indices=indices,
+        collections=collections,
+        mask=mask,
+        require_scl=require_scl,
+        modifier=modifier,
+        max_items=max_items,
+        headers=headers,
+        dask_client=dask_client,
+        scheduler=scheduler,
+        progress=progress,
+        files=files,
+    )
+    good = _good(scenes.results)
+    attrs = series_attrs(
+        good,
+        [r for r in scenes.results if r.problem],
+        len(scenes.results),
+        mask or MaskConfig(),
+        min_valid_fraction,
+        catalog_or_url,
+    )
+    attrs["items"] = _items_json(scenes)
+    return ChunkedSeries(
+        files=files,
+        scenes=tuple(zip(scenes.keys, scenes.results, strict=True)),
+        bands=tuple(bands),
+        indices=tuple(indices),
+        min_valid_fraction=float(min_valid_fraction),
+        epsg=series_epsg(scenes.plots_4326),
+        attrs=attrs,
+        used_extent=_extent([scenes.by_id[i].geometry for i in sorted({r.item_id for r in good})]),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Scenes:
+    """The search's items and the scene tasks' results (in the order of their keys)."""
+
+    items: list
+    by_id: dict
+    results: list[_SceneResult]
+    keys: list[str]
+    plots: gpd.GeoDataFrame
+    plots_4326: gpd.GeoSeries
+    needed: list[str]
+
+
+def _items_json(scenes: _Scenes) -> str:
+    """``attrs["items"]``: id, collection, datetime and the hrefs of the assets read, per item found."""
+    return json.dumps(
+        [
+            {
+                "id": it.id,
+                "collection": it.collection,
+                "datetime": it.datetime.isoformat(),
+                "assets": {
+                    k: a.href for k, a in sorted(it.assets.items()) if k in scenes.needed or k == "scl"
+                },
+            }
+            for it in scenes.items
+        ]
+    )
+
+
+def _scene_results(
+    catalog_or_url,
+    plots,
+    *,
+    datetime,
+    max_cloud_cover,
+    min_valid_fraction,
+    bands,
+    indices,
+    collections,
+    mask,
+    require_scl,
+    modifier,
+    max_items,
+    headers,
+    dask_client,
+    scheduler,
+    progress,
+    files: SceneFiles | None = None,
+) -> _Scenes:
+    """Search, run the tile and scene tasks, check that some scene gives data and warn about the
+    skipped ones. ``files``: the scene tasks write their statistics by plot chunk there and
+    return results without them (:mod:`geodata.scene_files`)."""
     plots = _validate_plots(plots)
     bands = tuple(bands)
     indices = tuple(indices)
@@ -279,6 +443,7 @@ def plot_time_series(
     needed = list(dict.fromkeys(list(bands) + [b for i in indices for b in INDEX_BANDS[i]]))
     groups = _group_items(items)
     tasks = []
+    keys = []
     setups = []
     for gi, g in enumerate(groups):
         setup = dask.delayed(_tile_setup, pure=False)(
@@ -286,11 +451,13 @@ def plot_time_series(
         )
         setups.append(setup)
         for ii, it in enumerate(g.items):
-            tasks.append(
-                dask.delayed(_scene_stats, pure=False)(
-                    it, setup, bands, indices, mask, require_scl, dask_key_name=f"scene-stats-{gi}-{ii}"
-                )
-            )
+            args = (it, setup, bands, indices, mask, require_scl)
+            key = f"scene-stats-{gi}-{ii}"
+            keys.append(key)
+            if files is None:
+                tasks.append(dask.delayed(_scene_stats, pure=False)(*args, dask_key_name=key))
+            else:
+                tasks.append(dask.delayed(scene_to_files, pure=False)(*args, files, key, dask_key_name=key))
     total = len(tasks)
     if dask_client is not None:
         from distributed import as_completed
@@ -310,11 +477,11 @@ def plot_time_series(
         with Callback(posttask=_post):
             results = list(dask.compute(*tasks, scheduler=scheduler))
 
-    if not any(r.problem is None and r.covers_plots and len(r.plot_index) for r in results):
+    if not any(_gives_data(r) for r in results):
         raise _nothing_usable_error(items, results, summary, plots_4326)
     for r in results:
         if r.problem:
-            warnings.warn(SceneSkippedWarning(r.problem), stacklevel=2)
+            warnings.warn(SceneSkippedWarning(r.problem), stacklevel=3)
     by_id = {it.id: it for it in items}
     for r in results:
         if r.problem is None and r.negative is not None and r.negative[0] > NEGATIVE_REFLECTANCE_MAX_SHARE:
@@ -330,23 +497,9 @@ def plot_time_series(
                     "baselines before 04.00 carry no BOA_ADD_OFFSET); fix the item's raster:bands offset "
                     "or s2:processing_baseline"
                 ),
-                stacklevel=2,
+                stacklevel=3,
             )
-    ds = _assemble(
-        plots, plots_4326, results, bands, indices, mask, min_valid_fraction, catalog_or_url, by_id
-    )
-    ds.attrs["items"] = json.dumps(
-        [
-            {
-                "id": it.id,
-                "collection": it.collection,
-                "datetime": it.datetime.isoformat(),
-                "assets": {k: a.href for k, a in sorted(it.assets.items()) if k in needed or k == "scl"},
-            }
-            for it in items
-        ]
-    )
-    return ds
+    return _Scenes(items, by_id, results, keys, plots, plots_4326, needed)
 
 
 def usable_plot_dates(ds: xr.Dataset) -> int:

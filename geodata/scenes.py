@@ -46,6 +46,18 @@ class _SceneResult:
     covers_plots: bool = True  # False: the scene (its tile) covers none of the plots
     negative: tuple[float, int, tuple[tuple[str, float], ...]] | None = None
     """(share of clear pixels with a negative band, clear pixels, per-band shares); None if no clear pixel."""
+    chunk_counts: tuple[int, ...] | None = None
+    """Plots of each chunk whose statistics were written to files (:mod:`geodata.scene_files`),
+    which this result no longer holds; None: the result holds them."""
+
+
+def _gives_data(r: _SceneResult) -> bool:
+    """The scene gives statistics for some plot (held in the result or written to files)."""
+    if r.problem is not None or not r.covers_plots:
+        return False
+    if r.chunk_counts is not None:
+        return sum(r.chunk_counts) > 0
+    return r.mean is not None and len(r.plot_index) > 0
 
 
 @dataclass(frozen=True)
