@@ -15,10 +15,9 @@ import datetime as dt
 import importlib.metadata
 import platform
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import xarray as xr
 
 from mrv_service import __version__
 from mrv_service.ingest.report import file_sha256
@@ -80,15 +79,15 @@ def code_version() -> dict[str, Any]:
     }
 
 
-def imagery_inputs(features: xr.Dataset, hash_local: bool = True) -> dict[str, Any]:
-    """The STAC items a features Dataset was computed from, with their asset hrefs and hashes.
+def imagery_inputs(attrs: Mapping[str, Any], hash_local: bool = True) -> dict[str, Any]:
+    """The STAC items a features series was computed from, with their asset hrefs and hashes.
 
-    Reads ``features.attrs["items"]`` (a JSON list of ``{id, collection, datetime, assets: {key:
-    href}}`` written by the imagery stage).
+    Reads the series' ``attrs["items"]`` (a JSON list of ``{id, collection, datetime, assets:
+    {key: href}}`` written by the imagery stage) and ``attrs["source"]``.
     """
     import json
 
-    items = json.loads(features.attrs.get("items", "[]"))
+    items = json.loads(attrs.get("items", "[]"))
     for item in items:
         hashed = {}
         for key, href in item.get("assets", {}).items():
@@ -99,7 +98,7 @@ def imagery_inputs(features: xr.Dataset, hash_local: bool = True) -> dict[str, A
                 entry["bytes"] = path.stat().st_size
             hashed[key] = entry
         item["assets"] = hashed
-    return {"source": features.attrs.get("source"), "items": items}
+    return {"source": attrs.get("source"), "items": items}
 
 
 def output_hashes(directory: Path, names: list[str]) -> dict[str, str]:

@@ -13,7 +13,6 @@ dataclass holding data and a JSON-ready summary; they write no file and open no 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ import xarray as xr
 
 from models.errors import MRVError
 from models.weather import missing_months, nearest_station
+from mrv_service.run.imagery_summary import imagery_counts, imagery_summary
 from mrv_service.run.inputs import ProjectInfo, ProjectInputs
 
 __all__ = [
@@ -126,24 +126,7 @@ def imagery_stage(
         dask_client=dask_client,
         progress=progress,
     )
-    usable = ds["usable"]
-    observed = ds["observed"] if "observed" in ds else None
-    summary: dict[str, Any] = {
-        "search": search,
-        "scenes": int(ds.attrs.get("n_scenes", ds.sizes.get("time", 0))),
-        "dates": int(ds.sizes.get("time", 0)),
-        "plot_dates": int(ds.sizes.get("plot", 0) * ds.sizes.get("time", 0)),
-        "usable_plot_dates": int(usable.sum()),
-        "plots_with_usable_dates": int(usable.any("time").sum()),
-    }
-    if observed is not None:
-        summary["observed_plot_dates"] = int(observed.sum())
-        summary["observed_without_clear_pixels"] = int((observed & (ds["count"] == 0)).sum())
-        summary["plots_never_observed"] = int((~observed.any("time")).sum())
-    for key in ("skipped_scenes", "negative_reflectance"):
-        if key in ds.attrs:
-            value = ds.attrs[key]
-            summary[key] = json.loads(value) if isinstance(value, str) else value
+    summary = imagery_summary(search, ds.attrs, imagery_counts(ds))
     return ImageryOutcome(ds, summary)
 
 

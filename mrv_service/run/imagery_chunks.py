@@ -1,0 +1,168 @@
+"""The imagery stage of ``mrv run`` by plot chunk, with nothing per plot gathered in the run's
+process.
+
+1. The scene tasks (one per scene, on the run's Dask cluster or local threads) write each scene's
+   plot statistics into the work directory, split by the run's plot chunks
+   (:func:`geodata.pipeline.plot_time_series_by_chunk`), and return only the scene's figures.
+2. One task per chunk (:func:`imagery_task`) assembles the chunk's ``Dataset(plot, time)`` from
+   those files and writes it where the verification stage reads it; it returns the chunk's
+   counts.
+3. ``plot_features.nc`` is the chunks' files concatenated, written one chunk at a time.
+
+The chunks' rows are bit for bit those of the whole series (:mod:`geodata.scene_files`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dask
+import geopandas as gpd
+import numpy as np
+import shapely
+import xarray as xr
+
+from geodata.dataset import not_covered_message
+from geodata.errors import PlotNotCoveredWarning
+from geodata.scene_files import ChunkedSeries, assemble_chunk
+from geodata.skipped import _extent
+from mrv_service.run.chunk_tasks import ChunkFiles
+from mrv_service.run.cluster import ChunkPool, atomic_write
+from mrv_service.run.imagery_summary import ImageryCounts, imagery_counts, imagery_summary
+from mrv_service.run.inputs import ProjectInputs
+from mrv_service.run.stages import imagery_search
+
+__all__ = ["ImageryRun", "ImageryTask", "imagery_task", "run_imagery"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageryTask:
+    files: ChunkFiles
+    series: ChunkedSeries
+    chunk: int
+    plot_ids: np.ndarray
+    plots_4326: gpd.GeoSeries
+    """The chunk's plot outlines [EPSG:4326], in plot order."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ChunkImagery:
+    """What an imagery task returns: the chunk's counts and its plots no scene covers."""
+
+    counts: ImageryCounts
+    not_covered: tuple[str, ...]
+    not_covered_bounds: tuple[float, float, float, float] | None
+    """lon/lat bounds of those plots [degree] (None: every plot is covered)."""
+
+
+def imagery_task(task: ImageryTask) -> ChunkImagery:
+    """The chunk's series from the scene files, written to ``task.files.features``."""
+    chunk = assemble_chunk(task.series, task.chunk, task.plot_ids, task.plots_4326)
+    atomic_write(task.files.features, lambda p: chunk.features.to_netcdf(p))
+    far = chunk.not_covered
+    return ChunkImagery(
+        imagery_counts(chunk.features),
+        tuple(str(i) for i in np.asarray(task.plot_ids)[far]),
+        tuple(float(v) for v in task.plots_4326.iloc[far].total_bounds) if len(far) else None,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageryRun:
+    summary: dict[str, Any]
+    """The ``imagery`` section of ``summary.json``."""
+    attrs: dict[str, Any]
+    """The series' ``attrs`` (sources and items, for the run manifest)."""
+
+
+def run_imagery(
+    inputs: ProjectInputs,
+    work: Path,
+    out: Path,
+    pool: ChunkPool,
+    parts: list[slice],
+    *,
+    default_source: str | None,
+    headers: dict[str, str] | None,
+    progress: Callable[[int], Any] | None = None,
+) -> ImageryRun:
+    """The imagery stage by chunk (module notes): writes the chunks' features into
+    ``work/CCCCC/plot_features.nc`` and ``plot_features.nc`` into ``out``.
+
+    ``parts``: the run's plot chunks (:func:`mrv_service.run.chunks.chunk_slices`)."""
+    from geodata.pipeline import plot_time_series_by_chunk
+
+    search = imagery_search(inputs.project, default_source)
+    plots = inputs.plots[["plot_id", "geometry"]]
+    scenes_dir = work / "scenes"
+    series = plot_time_series_by_chunk(
+        search["source"],
+        plots,
+        scenes_dir,
+        [p.start for p in parts],
+        datetime=search["datetime"],
+        max_cloud_cover=search["max_cloud_cover"],
+        max_items=search["max_items"],
+        min_valid_fraction=search["min_valid_fraction"],
+        bands=search["bands"],
+        collections=search["collections"],
+        require_scl=search["require_scl"],
+        headers=headers,
+        dask_client=pool.client,
+        progress=progress,
+    )
+    ids = plots["plot_id"].astype(str).to_numpy()
+    outlines = plots.geometry.to_crs(4326)
+    files = [ChunkFiles(work / f"{i:05d}") for i in range(len(parts))]
+
+    def task(i: int) -> ImageryTask:
+        return ImageryTask(files[i], series, i, ids[parts[i]], outlines.iloc[parts[i]])
+
+    done = None if progress is None else (lambda _i: progress(0))
+    chunks: list[ChunkImagery] = pool.map(imagery_task, task, len(parts), name="imagery", done=done)
+    shutil.rmtree(scenes_dir, ignore_errors=True)
+    _warn_not_covered(series, chunks)
+    counts = ImageryCounts.total(c.counts for c in chunks)
+    attrs = {
+        "usable_plot_dates": counts.usable_plot_dates,
+        "observed_plot_dates": counts.observed_plot_dates,
+        **series.attrs,
+    }
+    concat_features([f.features for f in files], attrs, out / "plot_features.nc")
+    return ImageryRun(imagery_summary(search, attrs, counts), attrs)
+
+
+def concat_features(parts: list[Path], attrs: dict[str, Any], out: Path) -> None:
+    """The chunks' series as one file, read and written one chunk at a time in this process."""
+    with (
+        dask.config.set(scheduler="synchronous"),
+        xr.open_mfdataset(
+            parts,
+            combine="nested",
+            concat_dim="plot",
+            data_vars="minimal",
+            coords="minimal",
+            compat="override",
+            combine_attrs="override",
+        ) as ds,
+    ):
+        ds.attrs = dict(attrs)
+        ds.to_netcdf(out)
+
+
+def _warn_not_covered(series: ChunkedSeries, chunks: list[ChunkImagery]) -> None:
+    n = sum(len(c.not_covered) for c in chunks)
+    if not n:
+        return
+    first = [pid for c in chunks for pid in c.not_covered][:10]
+    b = np.array([c.not_covered_bounds for c in chunks if c.not_covered_bounds is not None])
+    extent = _extent([shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())])
+    n_used = int(series.attrs["n_scenes"])
+    warnings.warn(
+        PlotNotCoveredWarning(not_covered_message(n, first, n_used, series.used_extent, extent)), stacklevel=3
+    )

@@ -1,0 +1,80 @@
+"""The imagery stage's pieces by chunk: counts of a series (by hand on a 3-plot series), their sum
+over chunks, the chunks' files concatenated one at a time, and one warning for the plots no scene
+covers, whichever chunks they are in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from geodata.errors import PlotNotCoveredWarning
+from mrv_service.run.imagery_chunks import ChunkImagery, _warn_not_covered, concat_features
+from mrv_service.run.imagery_summary import ImageryCounts, imagery_counts
+
+
+def _series(ids, observed, count, usable) -> xr.Dataset:
+    n, t = np.shape(observed)
+    return xr.Dataset(
+        {
+            "ndvi": (("plot", "time"), np.where(usable, 0.5, np.nan), {"units": "1"}),
+            "observed": (("plot", "time"), np.array(observed, bool)),
+            "count": (("plot", "time"), np.array(count, float)),
+            "usable": (("plot", "time"), np.array(usable, bool)),
+            "item_id": (("plot", "time"), np.where(observed, "S2B_X", "").astype(str)),
+        },
+        coords={"plot": list(ids), "time": np.arange(t).astype("datetime64[D]").astype("datetime64[ns]")},
+    )
+
+
+A = _series(
+    ["P1", "P2", "P3"],
+    observed=[[1, 1], [1, 0], [0, 0]],
+    count=[[4.0, 0.0], [2.5, np.nan], [np.nan, np.nan]],
+    usable=[[1, 0], [1, 0], [0, 0]],
+)
+B = _series(["P4"], observed=[[1, 1]], count=[[0.0, 3.0]], usable=[[0, 1]])
+
+
+def test_counts_by_hand_and_their_sum():
+    a = imagery_counts(A)
+    # usable: P1 day 0, P2 day 0; observed: 3 plot-dates; observed without a clear pixel: P1 day 1
+    # (count 0); P3 never observed
+    assert a == ImageryCounts(3, 2, 2, 2, 3, 1, 1)
+    assert a + imagery_counts(B) == ImageryCounts(4, 2, 3, 3, 5, 2, 1)
+    assert ImageryCounts.total([a, imagery_counts(B)]) == imagery_counts(xr.concat([A, B], "plot"))
+    with pytest.raises(ValueError, match="dates"):
+        a + ImageryCounts(1, 3, 0, 0, 0, 0, 0)
+
+
+def test_the_chunks_files_concatenated_are_the_series(tmp_path):
+    parts = []
+    for i, ds in enumerate((A, B)):
+        parts.append(tmp_path / f"{i}.nc")
+        ds.assign_attrs(usable_plot_dates=-1).to_netcdf(parts[-1])
+    concat_features(parts, {"usable_plot_dates": 3, "source": "catalog.json"}, tmp_path / "all.nc")
+    with xr.open_dataset(tmp_path / "all.nc") as got:
+        expected = xr.concat([A, B], "plot").assign_attrs(usable_plot_dates=3, source="catalog.json")
+        xr.testing.assert_identical(got.load(), expected)
+
+
+def test_one_warning_names_the_plots_outside_every_scene_of_all_chunks():
+    class Series:
+        attrs = {"n_scenes": 4}
+        used_extent = "lon 124.0000..124.5000, lat 43.0000..43.5000"
+
+    counts = ImageryCounts(1, 2, 0, 0, 0, 0, 1)
+    chunks = [
+        ChunkImagery(counts, ("P1",), (125.0, 44.0, 125.1, 44.1)),
+        ChunkImagery(counts, (), None),
+        ChunkImagery(counts, ("P9", "P10"), (126.0, 43.9, 126.2, 44.0)),
+    ]
+    with pytest.warns(PlotNotCoveredWarning) as caught:
+        _warn_not_covered(Series(), chunks)
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert text.startswith(
+        "3 plot(s) lie outside every scene footprint, their series are NaN: ['P1', 'P9', 'P10']"
+    )
+    assert "The footprints of the 4 scene(s) used span lon 124.0000..124.5000" in text
+    assert "these plots span lon 125.0000..126.2000, lat 43.9000..44.1000" in text
