@@ -130,7 +130,7 @@ def design_from_inputs(
     ids = plots["plot_id"].astype(str).tolist()
     depth = float(project.settings["model.depth_cm"])
     years = list(project.project_years)
-    practice = practice_labels(inputs.activities, ids, years)
+    practice = pd.concat([practice_labels(acts, chunk, years) for chunk, acts in inputs.activity_frames()])
     soc = initial_soc_stock(inputs.soil_layers, ids, depth)  # raises (names the fix) without a sample
     # plots without a sample of their own get the project mean there: no information to stratify by
     covariate = soc["soc_initial"].where(soc["source"] == "measured")

@@ -898,8 +898,7 @@ def pdd_document(
         "对在既有农田上实施的做法类项目，开工日期取计入期开始日，即首个实施项目做法（免耕播种、秸秆覆盖还田等）的季节的开始；"
         "证据为首个项目季的农事记录、农机作业记录和影像核实结果，并需项目业主提供作业合同或照片。",
     )
-    acts = inputs.activities
-    started = _plots_with_conservation(acts, first_year)
+    started = sum(_plots_with_conservation(acts, first_year) for _, acts in inputs.activity_frames())
     b.table(
         blocks,
         "开工日期及其证据",

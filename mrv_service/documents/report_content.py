@@ -179,18 +179,12 @@ def _flow(kind: str, uploads: list[dict[str, Any]], m: Mapping[str, Any]) -> tup
 
 def _records(kind: str, inputs: Any, start: dt.date, end: dt.date) -> tuple[int | None, str]:
     """Records of a parameter in the accounting period and what they are."""
-    acts = inputs.activities
     if kind == "area":
         return len(inputs.plots), "plots table rows (the plots monitored)"
     if kind in ACTIVITIES or kind == "diesel":
-        if acts is None or acts.empty:
-            return 0, "activity_records rows"
-        d = pd.to_datetime(acts["date"]).dt.date
-        a = acts[(d >= start) & (d <= end)]
+        n = sum(_activity_records(kind, acts, start, end) for _, acts in inputs.activity_frames())
         if kind == "diesel":
-            n = int(pd.to_numeric(a["diesel"], errors="coerce").notna().sum()) if "diesel" in a.columns else 0
             return n, f"activity_records rows dated {start} to {end} with a diesel amount"
-        n = int(a["activity"].isin(ACTIVITIES[kind]).sum())
         return n, f"activity_records rows dated {start} to {end} of type {', '.join(ACTIVITIES[kind])}"
     if kind == "soil":
         return len(inputs.soil_layers), "soil_samples rows with a plot (layers)"
@@ -202,6 +196,17 @@ def _records(kind: str, inputs: Any, start: dt.date, end: dt.date) -> tuple[int 
         n = int(((month >= start.replace(day=1)) & (month <= end)).sum())
         return n, f"weather rows (station-months) from {start:%Y-%m} to {end:%Y-%m}"
     return None, ""
+
+
+def _activity_records(kind: str, acts: pd.DataFrame | None, start: dt.date, end: dt.date) -> int:
+    """Activity records of a parameter dated ``start`` to ``end`` (diesel: with an amount)."""
+    if acts is None or acts.empty:
+        return 0
+    d = pd.to_datetime(acts["date"]).dt.date
+    a = acts[(d >= start) & (d <= end)]
+    if kind == "diesel":
+        return int(pd.to_numeric(a["diesel"], errors="coerce").notna().sum()) if "diesel" in a.columns else 0
+    return int(a["activity"].isin(ACTIVITIES[kind]).sum())
 
 
 def report_document(

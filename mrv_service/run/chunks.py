@@ -41,6 +41,7 @@ from mrv_service.run.accounting_stage import (
     accounting_project,
     gain_sum,
 )
+from mrv_service.run.activity_parts import chunk_slices
 from mrv_service.run.chunk_tasks import (
     ChunkFiles,
     ModelsTask,
@@ -58,17 +59,6 @@ from mrv_service.run.verification_stage import DetectorSet, verification_summary
 __all__ = ["ChunkPlan", "ModelsRun", "chunk_slices", "run_models", "run_verification"]
 
 Progress = Callable[[int], Any] | None
-
-
-def chunk_slices(n_plots: int, size: int) -> list[slice]:
-    """Consecutive slices of at most ``size`` plots.
-
-    Examples
-    --------
-    >>> chunk_slices(5, 2)
-    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
-    """
-    return [slice(i, min(i + size, n_plots)) for i in range(0, n_plots, max(1, size))]
 
 
 class ChunkPlan:
@@ -91,11 +81,13 @@ class ChunkPlan:
                 return np.empty(0)
             return chunk_of.reindex(df["plot_id"].astype(str).to_numpy()).to_numpy(float)
 
-        self._codes = {
-            "activities": codes(inputs.activities),
-            "soil_layers": codes(inputs.soil_layers),
-            "reviews": codes(inputs.reviews),
-        }
+        self._codes = {"soil_layers": codes(inputs.soil_layers), "reviews": codes(inputs.reviews)}
+        if inputs.activity_parts is None:
+            self._codes["activities"] = codes(inputs.activities)
+        elif [(p.start, p.stop) for p in inputs.activity_parts.slices] != [
+            (p.start, p.stop) for p in self.parts
+        ]:
+            raise ValueError("the activity records were written by other chunks than the run's")
 
     def __len__(self) -> int:
         return len(self.parts)
@@ -109,8 +101,15 @@ class ChunkPlan:
             name: getattr(self.inputs, name)[codes == i] if len(codes) else getattr(self.inputs, name)
             for name, codes in self._codes.items()
         }
+        if self.inputs.activity_parts is not None:
+            tables["activities"] = self.inputs.activity_parts.chunk(i)
         return dataclasses.replace(
-            self.inputs, plots=self.inputs.plots.iloc[self.parts[i]], uploads=[], store_summary={}, **tables
+            self.inputs,
+            plots=self.inputs.plots.iloc[self.parts[i]],
+            uploads=[],
+            store_summary={},
+            activity_parts=None,
+            **tables,
         )
 
 
@@ -140,7 +139,8 @@ def run_verification(
     plan = ChunkPlan(inputs, chunk_plots)
     files = [ChunkFiles(work / f"{i:05d}") for i in range(len(plan))]
 
-    _split_features(features, plan, files)
+    if not all(f.features.is_file() for f in files):  # carried over: this run's imagery wrote them
+        _split_features(features, plan, files)
 
     def task(i: int) -> VerificationTask:
         return VerificationTask(files[i], plan.inputs_of(i), detectors)

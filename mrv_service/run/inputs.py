@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -16,9 +18,18 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mrv_service.project_settings import effective_settings
+from mrv_service.run.activity_parts import ActivityParts, chunk_slices, write_activity_parts
 from mrv_service.store.locks import lock_project
 from mrv_service.store.projects import project_summary
-from mrv_service.store.reads import load_activities, load_plots, load_soil_layers, load_uploads, rows_digest
+from mrv_service.store.reads import (
+    RowsDigest,
+    load_activities,
+    load_plots,
+    load_soil_layers,
+    load_uploads,
+    rows_digest,
+    stream_activities,
+)
 from mrv_service.store.reviews import project_reviews
 from mrv_service.store.weather import load_weather
 
@@ -54,8 +65,9 @@ class ProjectInputs:
     project: ProjectInfo
     plots: gpd.GeoDataFrame
     """plot_id, farmer_id, village, area_ha [ha], geometry (EPSG:4326), sorted by plot_id."""
-    activities: pd.DataFrame
-    """Canonical activity records (DATA_FORMATS.md section 2)."""
+    activities: pd.DataFrame | None
+    """Canonical activity records (DATA_FORMATS.md section 2); None when they were written by
+    chunk (:attr:`activity_parts`)."""
     soil_layers: pd.DataFrame
     """Soil-sample layers with a plot and an SOC stock [t C ha-1]."""
     weather_stations: pd.DataFrame
@@ -73,18 +85,49 @@ class ProjectInputs:
         default_factory=lambda: pd.DataFrame(columns=["plot_id", "year", "practice", "decision", "method"])
     )
     """Reviewers' standing decisions (:func:`mrv_service.store.reviews.project_reviews`)."""
+    activity_parts: ActivityParts | None = None
+    """The activity records written by plot chunk (then ``activities`` is None), or None."""
+
+    def activity_frames(self) -> Iterator[tuple[list[str], pd.DataFrame]]:
+        """(plot ids, their activity records) of every chunk of :attr:`activity_parts`, or of all
+        the plots at once: what a project-wide figure from the records adds up over."""
+        ids = self.plots["plot_id"].astype(str).to_numpy()
+        if self.activity_parts is None:
+            yield list(ids), self.activities
+            return
+        for i, part in enumerate(self.activity_parts.slices):
+            yield list(ids[part]), self.activity_parts.chunk(i)
 
 
-def load_project_inputs(session: Session, project_name: str) -> ProjectInputs:
+def load_project_inputs(
+    session: Session, project_name: str, *, activities_by_chunk: tuple[Path, int] | None = None
+) -> ProjectInputs:
     """Read a project's inputs in one transaction holding the project lock.
+
+    ``activities_by_chunk``: (directory, plots per chunk): the activity records are streamed into
+    part files by chunk of the plots (in plot order, :mod:`mrv_service.run.activity_parts`)
+    instead of held as one table; ``activities`` is then None and :attr:`ProjectInputs.activity_frames`
+    gives them chunk by chunk.
 
     The session's transaction is ended (rolled back: nothing was written) before returning, which
     releases the lock.
     """
     project = lock_project(session, project_name)
+    parts = None
     try:
         plots, d_plots = load_plots(session, project)
-        activities, d_acts = load_activities(session, project)
+        if activities_by_chunk is None:
+            activities, d_acts = load_activities(session, project)
+        else:
+            directory, size = activities_by_chunk
+            slices = chunk_slices(len(plots), size)
+            ids = plots["plot_id"].astype(str).to_numpy()
+            chunk_of = {pid: i for i, part in enumerate(slices) for pid in ids[part]}
+            digest = RowsDigest()
+            parts = write_activity_parts(
+                stream_activities(session, project), chunk_of, slices, directory, digest
+            )
+            activities, d_acts = None, digest.result()
         soil, d_soil = load_soil_layers(session, project)
         stations, months = load_weather(session, project)
         uploads = load_uploads(session, project)
@@ -129,4 +172,5 @@ def load_project_inputs(session: Session, project_name: str) -> ProjectInputs:
         },
         store_summary=summary,
         reviews=reviews,
+        activity_parts=parts,
     )

@@ -43,12 +43,14 @@ from models.uncertainty import DEFAULT_SEED
 from mrv_service.config import Settings
 from mrv_service.documents import write_run_documents
 from mrv_service.run.accounting_stage import accounting_lines
+from mrv_service.run.activity_parts import chunk_slices
 from mrv_service.run.chunks import run_models, run_verification
 from mrv_service.run.cluster import ChunkPool, run_cluster
+from mrv_service.run.imagery_chunks import run_imagery
 from mrv_service.run.inputs import ProjectInputs, load_project_inputs
 from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, output_hashes
 from mrv_service.run.outputs import RunDirectory
-from mrv_service.run.stages import RunNotReadyError, check_models_ready, imagery_stage
+from mrv_service.run.stages import RunNotReadyError, check_models_ready
 from mrv_service.run.verification_stage import verification_lines
 from mrv_service.store.audit import append_for_project
 from mrv_service.store.claims import overlapping_claims
@@ -180,6 +182,8 @@ def _run_log(path: Path) -> Iterator[logging.Handler]:
     handler.setLevel(logging.INFO)
     forward = _Forward(level=log.getEffectiveLevel())
     old_level, old_propagate = log.level, log.propagate
+    documents = logging.getLogger("mrv_service.documents")  # its warnings belong to the run too
+    documents.addHandler(handler)
     log.addHandler(handler)
     log.addHandler(forward)
     log.propagate = False
@@ -187,6 +191,7 @@ def _run_log(path: Path) -> Iterator[logging.Handler]:
     try:
         yield handler
     finally:
+        documents.removeHandler(handler)
         log.removeHandler(handler)
         log.removeHandler(forward)
         log.setLevel(old_level)
@@ -335,16 +340,19 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
             out.final,
         )
         t = time.perf_counter()
+        work = tmp / ".chunks"  # the chunks' files, removed before publishing
         with session_scope(engine) as session:
             set_stage(session, run, "inputs")
-            inputs = load_project_inputs(session, project_name)
+            inputs = load_project_inputs(
+                session, project_name, activities_by_chunk=(work / "activities", env.chunk_plots)
+            )
             detectors = load_detector_set(session, project_name, env.data_dir)
         detector_hashes = {p: r["training_sha256"] for p, r in detectors.records.items()}
         timings["inputs"] = time.perf_counter() - t
         log.info(
             "inputs: %d plots, %d activity records, %d soil layers, %d weather months",
             len(inputs.plots),
-            len(inputs.activities),
+            inputs.digests["activity_records"]["rows"],
             len(inputs.soil_layers),
             len(inputs.weather_months),
         )
@@ -366,7 +374,6 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
         }
         stage_records: dict[str, Any] = {}
         manifest_imagery = prev_manifest.get("inputs", {}).get("imagery")
-        work = tmp / ".chunks"  # the chunks' files, removed before publishing
         with run_cluster(env) as client:
             pool = ChunkPool(client, label=f"run{run.id}")
             if client is not None:
@@ -404,17 +411,19 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                 log.info("stage %s: started", spec.name)
                 with _capture(spec.name, found):
                     if spec.name == "imagery":
-                        outcome = imagery_stage(
+                        imagery = run_imagery(
                             inputs,
+                            work,
+                            tmp,
+                            pool,
+                            chunk_slices(len(inputs.plots), env.chunk_plots),
                             default_source=env.stac_url,
                             headers=env.stac_headers(),
-                            dask_client=pool.client,
                             progress=advance("imagery"),
                         )
-                        outcome.features.to_netcdf(tmp / "plot_features.nc")
-                        manifest_imagery = imagery_inputs(outcome.features)
-                        summary["imagery"] = outcome.summary
-                        s = outcome.summary
+                        manifest_imagery = imagery_inputs(imagery.attrs)
+                        summary["imagery"] = imagery.summary
+                        s = imagery.summary
                         say(
                             f"imagery     {s['scenes']} scenes, {s['usable_plot_dates']} of {s['plot_dates']} plot-dates "
                             f"usable (cloud-masked), {s['plots_with_usable_dates']} of {len(inputs.plots)} plots with usable dates"
@@ -495,7 +504,6 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                     "seconds": round(timings[spec.name], 3),
                 }
                 log.info("stage %s: done in %.2f s", spec.name, timings[spec.name])
-        shutil.rmtree(work, ignore_errors=True)
 
         timings["total"] = time.perf_counter() - t_start
         files = [f for spec in STAGES for f in spec.files if (tmp / f).is_file()]
@@ -518,6 +526,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                 f"documents   {', '.join(d for d in documents if '/' not in d) or 'none written (see run.log)'}"
             )
             summary["run"]["timings_s"]["documents"] = round(time.perf_counter() - t, 2)
+        shutil.rmtree(work, ignore_errors=True)
         files += documents
         summary["outputs"] = ["summary.json", *files, "run_manifest.json", "run.log"]
         (tmp / "summary.json").write_text(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session
 
 from mrv_service.store.models import ActivityRecord, Farmer, Plot, Project, SoilSample, Upload
 
-__all__ = ["load_plots", "load_activities", "load_soil_layers", "load_uploads", "rows_digest"]
+__all__ = [
+    "RowsDigest",
+    "activities_frame",
+    "load_activities",
+    "load_plots",
+    "load_soil_layers",
+    "load_uploads",
+    "rows_digest",
+    "stream_activities",
+]
 
 
 def rows_digest(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
@@ -29,13 +38,28 @@ def rows_digest(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
     Callers pass rows in a deterministic order (sorted by a natural key), so the same stored
     data gives the same digest on SQLite and PostgreSQL.
     """
-    h = hashlib.sha256()
-    n = 0
-    for row in rows:
-        h.update(json.dumps([_canonical(v) for v in row], ensure_ascii=False, sort_keys=True).encode())
-        h.update(b"\n")
-        n += 1
-    return {"rows": n, "sha256": h.hexdigest()}
+    digest = RowsDigest()
+    digest.update(rows)
+    return digest.result()
+
+
+class RowsDigest:
+    """:func:`rows_digest` of rows given in batches (the same digest as of all rows at once)."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+        self._n = 0
+
+    def update(self, rows: Iterable[Sequence[Any]]) -> None:
+        for row in rows:
+            self._h.update(
+                json.dumps([_canonical(v) for v in row], ensure_ascii=False, sort_keys=True).encode()
+            )
+            self._h.update(b"\n")
+            self._n += 1
+
+    def result(self) -> dict[str, Any]:
+        return {"rows": self._n, "sha256": self._h.hexdigest()}
 
 
 def _canonical(value: Any) -> Any:
@@ -87,7 +111,20 @@ def load_activities(session: Session, project: Project) -> tuple[pd.DataFrame, d
         attribute present (canonical units), sorted by plot, date and natural key.
     digest : dict
     """
-    rows = session.execute(
+    rows = session.execute(_activities_query(project)).all()
+    return activities_frame(rows), rows_digest(rows)
+
+
+def stream_activities(session: Session, project: Project, batch: int = 100_000) -> Iterator[Sequence[Any]]:
+    """The rows of :func:`load_activities` in batches of at most ``batch``, read with a
+    server-side cursor (PostgreSQL): the rows are never all in memory. Build tables with
+    :func:`activities_frame`, digest with :class:`RowsDigest`."""
+    result = session.execute(_activities_query(project).execution_options(yield_per=batch))
+    yield from result.partitions()
+
+
+def _activities_query(project: Project):
+    return (
         select(
             Plot.external_id,
             ActivityRecord.date,
@@ -100,15 +137,18 @@ def load_activities(session: Session, project: Project) -> tuple[pd.DataFrame, d
         .join(Plot, ActivityRecord.plot_id == Plot.id)
         .where(Plot.project_id == project.id)
         .order_by(Plot.external_id, ActivityRecord.date, ActivityRecord.natural_key)
-    ).all()
+    )
+
+
+def activities_frame(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
+    """The canonical table (:func:`load_activities`) of activity rows as the store gives them."""
     records = []
     for pid, date, _key, activity, crop, method, attrs in rows:
         rec = dict(attrs or {})
         rec.update(plot_id=pid, date=pd.Timestamp(date), activity=activity, crop=crop, method=method)
         records.append(rec)
     columns = ["plot_id", "date", "activity", "crop", "method"]
-    df = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
-    return df, rows_digest(rows)
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
 
 
 def load_soil_layers(session: Session, project: Project) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 TABLES = ("plot_results.csv", "flags.csv", "practice_verdicts.csv", "farmers.csv")
 DATASETS = ("plot_features.nc", "plot_trajectories.nc")
+DOCUMENTS = ("pdd.json", "reduction_report.json")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,14 @@ def _same_outputs(a: Path, b: Path) -> None:
     for s in (sa, sb):
         s.pop("run")
     assert sa == sb
+    for name in DOCUMENTS:  # every figure and table of the documents, their run id and issue time aside
+        da, db = (
+            json.loads(re.sub(r"\brun \d+\b", "run #", (d / name).read_text(encoding="utf-8")))
+            for d in (a, b)
+        )
+        for d in (da, db):
+            d.pop("generated_at"), d.pop("run_id")
+        assert da == db, name
 
 
 def test_the_chunks_add_up_to_the_one_chunk_run_in_this_process(county):

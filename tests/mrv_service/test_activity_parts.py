@@ -1,0 +1,63 @@
+"""Activity records written by plot chunk (mrv_service.run.activity_parts): each chunk's table is
+the whole table's rows of its plots, in the same order and with the same columns, whatever the
+batches and flushes; the digest is that of all rows at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from mrv_service.run import activity_parts
+from mrv_service.run.activity_parts import chunk_slices, write_activity_parts
+from mrv_service.store.reads import RowsDigest, activities_frame, rows_digest
+
+
+def _rows() -> list[tuple]:
+    """Store rows (plot, date, natural key, activity, crop, method, attributes) of 9 plots, sorted
+    by plot and date like the store's query; plot P3 alone logs diesel, P8 alone a product name."""
+    rows = []
+    for p in range(9):
+        for k in range(5):
+            attrs = {"depth_cm": 5.0 + k} if k % 2 else {}
+            if p == 3 and k == 0:
+                attrs["diesel"] = 12.5
+            if p == 8 and k == 4:
+                attrs["product"] = "尿素"
+            activity = ("tillage", "residue", "fertiliser", "sowing", "harvest")[k]
+            rows.append((f"P{p}", dt.date(2024, 4, 1 + k), f"k{k}", activity, "maize", "no_till", attrs))
+    return rows
+
+
+@pytest.mark.parametrize(("size", "flush", "batch"), [(4, 7, 5), (2, 1000, 45), (9, 3, 2), (1, 10, 10)])
+def test_each_chunk_holds_the_whole_tables_rows_of_its_plots(tmp_path, monkeypatch, size, flush, batch):
+    monkeypatch.setattr(activity_parts, "FLUSH_ROWS", flush)
+    rows = _rows()
+    whole = activities_frame(rows)
+    ids = [f"P{p}" for p in range(9)]
+    slices = chunk_slices(len(ids), size)
+    chunk_of = {pid: i for i, s in enumerate(slices) for pid in ids[s]}
+    digest = RowsDigest()
+    batches = [rows[i : i + batch] for i in range(0, len(rows), batch)]
+    parts = write_activity_parts(batches, chunk_of, slices, tmp_path, digest)
+    assert digest.result() == rows_digest(rows)
+    assert parts.rows == 45 and parts.columns == tuple(whole.columns)
+    got = []
+    for i, s in enumerate(slices):
+        chunk = parts.chunk(i)
+        expected = whole[whole["plot_id"].isin(ids[s])].reset_index(drop=True)
+        # a column no row of the chunk has is NaN (float), as reindexing gives it
+        pd.testing.assert_frame_equal(chunk, expected, check_dtype=False)
+        got.append(chunk)
+    assert len(pd.concat(got)) == len(whole)
+
+
+def test_a_chunk_without_records_is_an_empty_table_with_the_columns(tmp_path):
+    rows = [r for r in _rows() if r[0] not in ("P0", "P1", "P2")]
+    parts = write_activity_parts(
+        [rows], {f"P{p}": p // 3 for p in range(9)}, chunk_slices(9, 3), tmp_path, RowsDigest()
+    )
+    empty = parts.chunk(0)
+    assert empty.empty and list(empty.columns) == list(parts.columns)
+    assert len(parts.chunk(1)) == 15
