@@ -568,7 +568,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
     checkpoint()
     out.publish()
     flags_file = out.final / "flags.csv"
-    flags = pd.read_csv(flags_file, dtype={"plot_id": str}) if flags_file.is_file() else None
+    flags = _csv_blocks(flags_file) if flags_file.is_file() else None
     if flags is not None:
         with session_scope(engine) as session:
             replace_run_flags(session, run, flags)
@@ -594,6 +594,20 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
     echo(f"written     {out.final} ({', '.join(summary['outputs'])})")
     return summary
 
+
+PUBLISH_BLOCK = 100_000
+"""Rows of ``flags.csv`` read at a time when a run's flags are stored."""
+
+
+def _csv_blocks(path: Path) -> Callable[[], Iterator[pd.DataFrame]]:
+    """A CSV file in blocks of :data:`PUBLISH_BLOCK` rows, read from the start at each call: a
+    run's million flags are never all in memory."""
+
+    def blocks() -> Iterator[pd.DataFrame]:
+        with pd.read_csv(path, dtype={"plot_id": str}, chunksize=PUBLISH_BLOCK) as reader:
+            yield from reader
+
+    return blocks
 
 #: Summary sections each stage owns besides its own name.
 _SUMMARY_KEYS: dict[str, tuple[str, ...]] = {

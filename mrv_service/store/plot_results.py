@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models.verification.reconcile import SEVERITIES
 from mrv_service.store.db import begin_write
 from mrv_service.store.models import Plot, PlotResult, Run
+from mrv_service.store.verification import FlagBlocks
 
 __all__ = ["replace_plot_results", "RESULT_COLUMNS"]
 
@@ -43,7 +44,7 @@ def _text(v) -> str | None:
 
 
 def replace_plot_results(
-    session: Session, run: Run, results: pd.DataFrame, flags: pd.DataFrame | None
+    session: Session, run: Run, results: pd.DataFrame, flags: pd.DataFrame | FlagBlocks | None
 ) -> int:
     """Store a run's per-plot results (committed); returns the number of rows.
 
@@ -52,8 +53,9 @@ def replace_plot_results(
     results : pandas.DataFrame
         ``plot_results.csv`` (``plot_id`` the plot's external id, and :data:`RESULT_COLUMNS`;
         missing columns are stored as null).
-    flags : pandas.DataFrame or None
-        ``flags.csv`` (``plot_id``, ``severity``).
+    flags : pandas.DataFrame, callable or None
+        ``flags.csv`` (``plot_id``, ``severity``), or a callable returning it in blocks
+        (:data:`mrv_service.store.verification.FlagBlocks`).
     """
     begin_write(session)
     pks = dict(
@@ -62,8 +64,9 @@ def replace_plot_results(
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     worst: dict[str, str] = {}
     count: dict[str, int] = {}
-    if flags is not None and len(flags):
-        for pid, sev in zip(flags["plot_id"].astype(str), flags["severity"].astype(str), strict=True):
+    blocks = [] if flags is None else [flags] if isinstance(flags, pd.DataFrame) else flags()
+    for block in blocks:
+        for pid, sev in zip(block["plot_id"].astype(str), block["severity"].astype(str), strict=True):
             count[pid] = count.get(pid, 0) + 1
             if pid not in worst or rank.get(sev, -1) > rank.get(worst[pid], -1):
                 worst[pid] = sev

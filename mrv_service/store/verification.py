@@ -22,7 +22,7 @@ import json
 import logging
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -198,7 +198,7 @@ def _flag_row(
     return row, errors
 
 
-def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame) -> int:
+def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame | FlagBlocks) -> int:
     """Store a run's verification flags, replacing any it had (committed).
 
     Every row is checked before anything is written; then the run's stored flags are deleted
@@ -215,9 +215,11 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame) -> int:
         (:func:`~mrv_service.store.db.begin_write`), waiting for other writers.
     run : Run
         The run (stored); the flags belong to its project.
-    flags : pandas.DataFrame
+    flags : pandas.DataFrame or callable
         :data:`FLAG_COLUMNS`, one row per plot, season and practice; rows are named in errors
-        by their index label. An empty table clears the run's flags.
+        by their index label. An empty table clears the run's flags. A callable returning the
+        table in blocks (e.g. ``pd.read_csv(path, chunksize=...)``) is read twice, once to check
+        and once to write, so that a run's million flags are never all in memory.
 
     Returns
     -------
@@ -239,6 +241,7 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame) -> int:
     SQLite the write lock does the same.
     """
     run_id = _identity(run)
+    blocks = (lambda: [flags]) if isinstance(flags, pd.DataFrame) else flags
     started = _begin_writing(session)
     try:
         # the run's row locked (PostgreSQL): two writers of one run's flags go one after the other
@@ -247,36 +250,15 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame) -> int:
             raise VerificationStoreError(
                 f"run {run_id} is not in the store (deleted?); its flags cannot be stored"
             )
-        missing = [c for c in FLAG_COLUMNS if c not in flags.columns]
-        if missing:
-            raise VerificationStoreError(
-                f"flags of run {run_id} lack the columns {', '.join(missing)} "
-                f"(expected {', '.join(FLAG_COLUMNS)})"
-            )
-        twice = sorted({str(c) for c in flags.columns[flags.columns.duplicated()] if c in FLAG_COLUMNS})
-        if twice:
-            raise VerificationStoreError(f"flags of run {run_id} have the columns {', '.join(twice)} twice")
         project_name = session.scalar(select(Project.name).where(Project.id == project_id))
         plot_pks = dict(
             session.execute(select(Plot.external_id, Plot.id).where(Plot.project_id == project_id)).all()
         )
-        rows: list[dict[str, Any]] = []
         errors: list[str] = []
         first_row: dict[tuple[Any, ...], Any] = {}
-        table = flags.loc[:, list(FLAG_COLUMNS)].astype(object)
-        for label, values in zip(flags.index, table.itertuples(index=False, name=None), strict=True):
-            row, row_errors = _flag_row(label, values, plot_pks, project_name)
-            if not row_errors:
-                key = (row["plot_id"], row["season_year"], row["practice"])
-                if key in first_row:
-                    row_errors.append(
-                        f"flags row {label!r}: plot {values[0]!r}, year {row['season_year']}, practice "
-                        f"{row['practice']!r} is already flagged in row {first_row[key]!r} (one flag per "
-                        "plot, year and practice)"
-                    )
-                first_row.setdefault(key, label)
-            errors.extend(row_errors)
-            rows.append(row)
+        for block in blocks():  # every row checked before anything is written
+            for _row, row_errors in _checked_rows(block, run_id, plot_pks, project_name, first_row):
+                errors.extend(row_errors)
         if errors:
             more = len(errors) - _MAX_ERRORS_SHOWN
             raise VerificationStoreError(
@@ -290,19 +272,65 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame) -> int:
         raise
     created_at = dt.datetime.now(dt.UTC)
     standing = _standing_statuses(session, project_id)
-    for row in rows:
-        status = standing.get((row["plot_id"], row["season_year"], row["practice"]), "open")
-        row.update(run_id=run_id, project_id=project_id, review_status=status, created_at=created_at)
+    stored = 0
     try:
         deleted = session.execute(delete(VerificationFlag).where(VerificationFlag.run_id == run_id)).rowcount
-        if rows:
-            session.execute(insert(VerificationFlag), rows)
+        for block in blocks():
+            rows = [row for row, _ in _checked_rows(block, run_id, plot_pks, project_name, {})]
+            for row in rows:
+                status = standing.get((row["plot_id"], row["season_year"], row["practice"]), "open")
+                row.update(run_id=run_id, project_id=project_id, review_status=status, created_at=created_at)
+            if rows:
+                session.execute(insert(VerificationFlag), rows)
+            stored += len(rows)
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    log.info("run %r: %d verification flags stored (%d replaced)", run_id, len(rows), deleted)
-    return len(rows)
+    log.info("run %r: %d verification flags stored (%d replaced)", run_id, stored, deleted)
+    return stored
+
+
+FlagBlocks = Callable[[], Iterable[pd.DataFrame]]
+"""A source of a flags table in blocks, read from the start at each call."""
+
+
+def _checked_rows(
+    flags: pd.DataFrame,
+    run_id: Any,
+    plot_pks: Mapping[str, int],
+    project_name: str,
+    first_row: dict[tuple[Any, ...], Any],
+) -> Iterator[tuple[dict[str, Any], list[str]]]:
+    """Each row of a flags table (or block) as ``verification_flags`` values, with its errors;
+    ``first_row`` holds the (plot, year, practice) keys seen so far, for the one-flag rule.
+
+    Raises
+    ------
+    VerificationStoreError
+        When the table lacks a column or has one twice.
+    """
+    missing = [c for c in FLAG_COLUMNS if c not in flags.columns]
+    if missing:
+        raise VerificationStoreError(
+            f"flags of run {run_id} lack the columns {', '.join(missing)} (expected {', '.join(FLAG_COLUMNS)})"
+        )
+    twice = sorted({str(c) for c in flags.columns[flags.columns.duplicated()] if c in FLAG_COLUMNS})
+    if twice:
+        raise VerificationStoreError(f"flags of run {run_id} have the columns {', '.join(twice)} twice")
+    table = flags.loc[:, list(FLAG_COLUMNS)].astype(object)
+    for label, values in zip(flags.index, table.itertuples(index=False, name=None), strict=True):
+        row, row_errors = _flag_row(label, values, plot_pks, project_name)
+        if not row_errors:
+            key = (row["plot_id"], row["season_year"], row["practice"])
+            if key in first_row:
+                row_errors.append(
+                    f"flags row {label!r}: plot {values[0]!r}, year {row['season_year']}, practice "
+                    f"{row['practice']!r} is already flagged in row {first_row[key]!r} (one flag per "
+                    "plot, year and practice)"
+                )
+            first_row.setdefault(key, label)
+        yield row, row_errors
 
 
 def _standing_statuses(session: Session, project_id: int) -> dict[tuple[int, int, str], str]:

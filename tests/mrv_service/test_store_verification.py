@@ -162,6 +162,35 @@ def test_a_bad_row_writes_nothing(engine, run_id, changes, message):
     assert _count(engine, "verification_flags") == 1
 
 
+def _blocks(flags: pd.DataFrame, size: int):
+    """The table in blocks of ``size`` rows, labels kept (as ``pd.read_csv(chunksize=...)`` gives)."""
+    return lambda: (flags.iloc[i : i + size] for i in range(0, len(flags), size))
+
+
+def test_flags_in_blocks_are_stored_as_the_whole_table(engine, run_id):
+    with session_scope(engine) as s:
+        assert replace_run_flags(s, s.get(Run, run_id), _blocks(_flags(), 2)) == 5
+        in_blocks = run_flags(s, s.get(Run, run_id)).drop(columns="id")
+        assert replace_run_flags(s, s.get(Run, run_id), _flags()) == 5
+        whole = run_flags(s, s.get(Run, run_id)).drop(columns="id")
+    pd.testing.assert_frame_equal(in_blocks, whole)
+    assert _count(engine, "verification_flags") == 5
+
+
+def test_a_bad_row_in_a_later_block_writes_nothing(engine, run_id):
+    with session_scope(engine) as s:
+        replace_run_flags(s, s.get(Run, run_id), _flags().iloc[:1])
+    # row 4 repeats row 1's plot, year and practice: found across blocks [0, 1], [2, 3], [4]
+    bad = _flags({(4, "plot_id"): "P1", (4, "practice"): "residue", (4, "year"): 2024})
+    with session_scope(engine) as s:
+        with pytest.raises(
+            VerificationStoreError, match=r"flags row 4: plot 'P1', .* already flagged in row 1"
+        ):
+            replace_run_flags(s, s.get(Run, run_id), _blocks(bad, 2))
+        assert len(run_flags(s, s.get(Run, run_id))) == 1
+    assert _count(engine, "verification_flags") == 1
+
+
 def test_unknown_plot_names_the_row_and_the_known_plots(engine, run_id):
     flags = _flags({(1, "plot_id"): "P9"})
     flags.index = [10, 11, 12, 13, 14]  # rows are named by their index label
