@@ -13,7 +13,7 @@ run's process and of every process it starts (the workers) is sampled every 0.2 
 
 Prints, per run: the wall time of each stage (from the run's summary.json) and of the whole
 process, plots per second, the peak resident memory of the run's process, of the largest worker
-and of all of them together; then the speed-up of each stage, and last:
+and of all of them together, and of the run's process in each phase (cut at run.log's times); then the speed-up of each stage, and last:
 ``scale: N plots, 2 workers vs 1: X.XXx`` (whole ``mrv run`` process).
 """
 
@@ -36,9 +36,14 @@ STAGES = ("inputs", "imagery", "verification", "models", "documents")
 
 
 def _sample_memory(
-    proc: psutil.Process, peaks: dict[int, tuple[str, int]], total: list[int], stop: threading.Event
+    proc: psutil.Process,
+    peaks: dict[int, tuple[str, int]],
+    total: list[int],
+    stop: threading.Event,
+    trace: list[tuple[float, int]],
 ):
-    """Peak RSS per process of the tree under ``proc`` and of the whole tree [bytes]."""
+    """Peak RSS per process of the tree under ``proc`` and of the whole tree [bytes]; ``trace``
+    gets (time, RSS of the run's process) of every sample."""
     while not stop.is_set():
         try:
             tree = [proc, *proc.children(recursive=True)]
@@ -52,6 +57,8 @@ def _sample_memory(
             except psutil.Error:
                 continue
             now += rss
+            if kind == "run":
+                trace.append((time.time(), rss))
             if rss > peaks.get(p.pid, ("", 0))[1]:
                 peaks[p.pid] = (kind, rss)
         total[0] = max(total[0], now)
@@ -79,9 +86,10 @@ def _run(env: dict[str, str], workers: int) -> dict:
     )
     peaks: dict[int, tuple[str, int]] = {}
     total = [0]
+    trace: list[tuple[float, int]] = []
     stop = threading.Event()
     sampler = threading.Thread(
-        target=_sample_memory, args=(psutil.Process(proc.pid), peaks, total, stop), daemon=True
+        target=_sample_memory, args=(psutil.Process(proc.pid), peaks, total, stop, trace), daemon=True
     )
     sampler.start()
     out, err = proc.communicate()
@@ -101,7 +109,36 @@ def _run(env: dict[str, str], workers: int) -> dict:
         "worker_peak_gib": max(worker_peaks, default=0) / gib,
         "total_peak_gib": total[0] / gib,
         "credited": summary["accounting"]["credited_t_co2e"],
+        "run_phase_gib": _phase_peaks(Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "run.log", trace),
     }
+
+
+PHASES = ("inputs", "imagery", "verification", "models", "documents", "publish")
+
+
+def _phase_peaks(run_log: Path, trace: list[tuple[float, int]]) -> dict[str, float]:
+    """Peak RSS of the run's process in each phase [GiB], the phases cut at the times run.log
+    gives (to the second): a stage's start, the documents after the models, the publish after
+    'complete'."""
+    import datetime as dt
+    import re
+
+    marks: list[tuple[float, str]] = []
+    for line in run_log.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"(\S+) INFO (?:stage (\w+): started|stage models: done|run \d+: complete)", line)
+        if not m:
+            continue
+        when = dt.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").timestamp()
+        phase = m.group(2) or ("documents" if "models: done" in line else "publish")
+        marks.append((when, phase))
+    out: dict[str, float] = {}
+    for t, rss in trace:
+        phase = "inputs"
+        for when, name in marks:
+            if t >= when:
+                phase = name
+        out[phase] = max(out.get(phase, 0.0), rss / 1024.0**3)
+    return out
 
 
 def _database(url: str | None, tmp: Path, *, fresh: bool = True) -> str:
@@ -189,6 +226,14 @@ def main() -> None:
             + f" {r['wall']:>9.1f} {n_plots / r['wall']:>8.1f} {r['run_peak_gib']:>8.2f} {r['worker_peak_gib']:>10.2f}"
             f" {r['total_peak_gib']:>8.2f}"
         )
+    print(
+        "peak RSS of the run's process by phase [GiB]: "
+        + "; ".join(
+            f"{r['workers']} worker(s): "
+            + ", ".join(f"{k} {r['run_phase_gib'].get(k, 0):.2f}" for k in PHASES)
+            for r in runs
+        )
+    )
     credited = {r["credited"] for r in runs}
     print(
         f"credited t CO2e: {sorted(credited)} ({'identical' if len(credited) == 1 else 'DIFFERENT'} across runs)"
