@@ -484,8 +484,16 @@ def _round_coords(obj: Any) -> Any:
     return obj
 
 
+MAP_OUTLINES_MAX = 2000
+"""Above this many plots the documents' maps carry each plot as a point on it, not its outline:
+on a county map a 0.1-2 ha plot is a pixel or two wide either way, and 100,000 outlines would
+make the document data some hundred MB (measured, ``docs/SCALE.md``)."""
+
+
 def plots_geojson(inputs: Any, props: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection (EPSG:4326) of the plots with ``props[plot_id]`` as properties."""
+    """A GeoJSON FeatureCollection (EPSG:4326) of the plots with ``props[plot_id]`` as properties:
+    their outlines, or a point on each (``representative_point``) above :data:`MAP_OUTLINES_MAX`
+    plots."""
     from shapely.geometry import mapping
 
     feats = []
@@ -493,15 +501,18 @@ def plots_geojson(inputs: Any, props: Mapping[str, Mapping[str, Any]]) -> dict[s
     if plots is None or len(plots) == 0:
         return {"type": "FeatureCollection", "features": []}
     gdf = plots if plots.crs is None or plots.crs.to_epsg() == 4326 else plots.to_crs(4326)
-    for pid, geom in zip(gdf["plot_id"].astype(str), gdf.geometry, strict=True):
+    geoms = gdf.geometry
+    if len(gdf) > MAP_OUTLINES_MAX:
+        geoms = geoms.representative_point()
+    for pid, geom in zip(gdf["plot_id"].astype(str), geoms, strict=True):
         if geom is None or geom.is_empty or pid not in props:
             continue
+        if geom.geom_type == "Point":
+            geometry = {"type": "Point", "coordinates": [round(geom.x, 6), round(geom.y, 6)]}
+        else:
+            geometry = _round_coords(mapping(geom))
         feats.append(
-            {
-                "type": "Feature",
-                "properties": {"plot_id": pid, **dict(props[pid])},
-                "geometry": _round_coords(mapping(geom)),
-            }
+            {"type": "Feature", "properties": {"plot_id": pid, **dict(props[pid])}, "geometry": geometry}
         )
     return {"type": "FeatureCollection", "features": feats}
 

@@ -179,6 +179,16 @@ def _gdf(fc: Mapping[str, Any] | None):
     return gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
 
 
+def _as_points(plots) -> bool:
+    """The plots came as points (a large project, :data:`~mrv_service.documents.content.MAP_OUTLINES_MAX`)."""
+    return len(plots) > 0 and bool((plots.geom_type == "Point").all())
+
+
+def _dot_size(n: int) -> float:
+    """Marker area [pt^2] of a plot drawn as a point: smaller as plots get many."""
+    return float(np.clip(20_000 / n, 0.05, 2.0))
+
+
 def _nice_length(target: float) -> float:
     """The largest 1/2/5 x 10^k not above ``target`` (> 0)."""
     exp = 10 ** math.floor(math.log10(target))
@@ -378,9 +388,12 @@ def location_map(data: Mapping[str, Any]) -> Figure:
             norm, cmap = Normalize(vmin=0.0, vmax=hi if hi > 0 else 1.0), matplotlib.colormaps["YlGn"]
         missing = (0.75, 0.75, 0.75, 1.0)
         colours = np.where(np.isfinite(values)[:, None], cmap(norm(np.nan_to_num(values))), missing)
-        # edges thin out as plots get many, so small plots keep their colour
-        edge = 0.3 if len(plots) < 200 else 0.15
-        plots.plot(ax=ax, color=colours, edgecolor="#333333", linewidth=edge, zorder=2)
+        if _as_points(plots):  # many plots: a point on each (content.MAP_OUTLINES_MAX)
+            ax.scatter(plots.geometry.x, plots.geometry.y, s=_dot_size(len(plots)), c=colours, lw=0, zorder=2)
+        else:
+            # edges thin out as plots get many, so small plots keep their colour
+            edge = 0.3 if len(plots) < 200 else 0.15
+            plots.plot(ax=ax, color=colours, edgecolor="#333333", linewidth=edge, zorder=2)
         _lonlat_axes(ax)
 
         cbar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7, pad=0.03)
@@ -400,7 +413,8 @@ def location_map(data: Mapping[str, Any]) -> Figure:
             Patch(
                 facecolor=cmap(0.7),
                 edgecolor="#333333",
-                label=_t(f"项目地块（{len(plots)} 块）", f"Project plots ({len(plots)})"),
+                label=_t(f"项目地块（{len(plots)} 块）", f"Project plots ({len(plots)})")
+                + (_t("，每块以一点表示", ", one point each") if _as_points(plots) else ""),
             ),
         ]
         n_missing = int((~np.isfinite(values)).sum())
@@ -538,7 +552,12 @@ def sampling_map(data: Mapping[str, Any]) -> Figure:
                 ]
             else:
                 fill = [(0.85, 0.85, 0.82, 1.0)] * len(plots)
-            plots.plot(ax=ax, color=fill, edgecolor="#666666", linewidth=0.25, zorder=1)
+            if _as_points(plots):
+                ax.scatter(
+                    plots.geometry.x, plots.geometry.y, s=_dot_size(len(plots)), c=fill, lw=0, zorder=1
+                )
+            else:
+                plots.plot(ax=ax, color=fill, edgecolor="#666666", linewidth=0.25, zorder=1)
         size = float(np.clip(3000 / max(len(points), 1), 4, 22))
         point_strata = points["stratum"].astype(str) if "stratum" in points else None
         handles = []

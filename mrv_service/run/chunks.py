@@ -1,9 +1,9 @@
 """The verification and models stages of ``mrv run`` by plot chunk (map), their project figures by
 reduction, and their output files assembled chunk by chunk.
 
-1. The project's plots (sorted by id) are cut into chunks of ``MRV_CHUNK_PLOTS``; each chunk's
-   inputs are its plots and their records (:class:`ChunkPlan`), made just before its task is
-   submitted.
+1. The project's plots (sorted by id) are cut into chunks of ``MRV_CHUNK_PLOTS``
+   (:func:`~mrv_service.run.activity_parts.chunk_slices`); each chunk's inputs are its plots and
+   their records (:class:`ChunkPlan`), made just before its task is submitted.
 2. Each chunk is a task (:mod:`mrv_service.run.chunk_tasks`) on the run's Dask cluster or in the
    run's process (:class:`~mrv_service.run.cluster.ChunkPool`). A plot's result depends only on
    its own inputs and the seed: every random draw comes from the plot's own stream
@@ -15,8 +15,10 @@ reduction, and their output files assembled chunk by chunk.
 4. The accounting's per-plot shares need the project's deduction and buffer: two cheap passes over
    the chunks' files, one chunk at a time, then the files are concatenated in chunk order.
 
-Nothing that grows with the number of plots is held here beyond the inputs read from the store
-(the run's snapshot) and one chunk's rows at a time.
+Nothing that grows with the number of plots is held here beyond the plots' table, the chunks'
+sums and one chunk's rows at a time: a chunk's activity records are read from the part files the
+run's snapshot wrote (:mod:`mrv_service.run.activity_parts`), its imagery series from the file its
+imagery task wrote (:mod:`mrv_service.run.imagery_chunks`).
 """
 
 from __future__ import annotations

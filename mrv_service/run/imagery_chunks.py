@@ -35,7 +35,7 @@ from mrv_service.run.chunk_tasks import ChunkFiles
 from mrv_service.run.cluster import ChunkPool, atomic_write
 from mrv_service.run.imagery_summary import ImageryCounts, imagery_counts, imagery_summary
 from mrv_service.run.inputs import ProjectInputs
-from mrv_service.run.stages import imagery_search
+from mrv_service.run.stages import imagery_search, search_options
 
 __all__ = ["ImageryRun", "ImageryTask", "imagery_task", "run_imagery"]
 
@@ -105,13 +105,7 @@ def run_imagery(
         plots,
         scenes_dir,
         [p.start for p in parts],
-        datetime=search["datetime"],
-        max_cloud_cover=search["max_cloud_cover"],
-        max_items=search["max_items"],
-        min_valid_fraction=search["min_valid_fraction"],
-        bands=search["bands"],
-        collections=search["collections"],
-        require_scl=search["require_scl"],
+        **search_options(search),
         headers=headers,
         dask_client=pool.client,
         progress=progress,

@@ -1,7 +1,8 @@
 """``mrv run PROJECT``: every stage of a project's job, its outputs published all at once.
 
 :func:`run_project` registers the run (refusing a second concurrent run of the project), reads
-the project's inputs from the store in one snapshot, runs the selected stages
+the project's inputs from the store in one snapshot (the activity records streamed into part
+files by plot chunk, :mod:`mrv_service.run.activity_parts`), runs the selected stages
 (:mod:`mrv_service.run.stages`), carries over the outputs of the stages not selected from the last
 published run (after checking that their inputs have not changed since), and writes into a
 partial directory that replaces the output directory only when everything is written
@@ -608,6 +609,7 @@ def _csv_blocks(path: Path) -> Callable[[], Iterator[pd.DataFrame]]:
             yield from reader
 
     return blocks
+
 
 #: Summary sections each stage owns besides its own name.
 _SUMMARY_KEYS: dict[str, tuple[str, ...]] = {

@@ -2,7 +2,9 @@
 
 The CLI (``mrv run``), the API and notebooks call the same functions:
 
-* :func:`imagery_stage`: the per-plot Sentinel-2 time series (``Dataset(plot, time)``);
+* :func:`imagery_stage`: the per-plot Sentinel-2 time series (``Dataset(plot, time)``) in memory,
+  for a notebook; ``mrv run`` runs the same search by plot chunk
+  (:func:`mrv_service.run.imagery_chunks.run_imagery`, the same rows and summary);
 * the readiness checks of the models stage (:func:`check_models_ready`, :func:`model_periods`,
   :func:`assign_stations`); the stage itself is :func:`mrv_service.run.models_stage.models_stage`.
 
@@ -86,6 +88,21 @@ def imagery_search(project: ProjectInfo, default_source: str | None) -> dict[str
     }
 
 
+def search_options(search: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`geodata.pipeline.plot_time_series` (and of its by-chunk
+    form) that an :func:`imagery_search` sets."""
+    keys = (
+        "datetime",
+        "max_cloud_cover",
+        "max_items",
+        "min_valid_fraction",
+        "bands",
+        "collections",
+        "require_scl",
+    )
+    return {k: search[k] for k in keys}
+
+
 def imagery_stage(
     inputs: ProjectInputs,
     *,
@@ -115,13 +132,7 @@ def imagery_stage(
     ds = plot_time_series(
         search["source"],
         plots,
-        datetime=search["datetime"],
-        max_cloud_cover=search["max_cloud_cover"],
-        max_items=search["max_items"],
-        min_valid_fraction=search["min_valid_fraction"],
-        bands=search["bands"],
-        collections=search["collections"],
-        require_scl=search["require_scl"],
+        **search_options(search),
         headers=headers,
         dask_client=dask_client,
         progress=progress,

@@ -145,6 +145,33 @@ def test_a_large_project_lists_villages_and_keeps_every_plot_in_the_json(finishe
     assert len(doc["plots"]) == len(results) == 40
 
 
+def test_a_large_projects_maps_carry_a_point_on_each_plot(finished, monkeypatch):
+    """Above MAP_OUTLINES_MAX plots the maps' data hold a point inside each plot (the county's 40
+    plots stand in for 100,000), with the same properties, and the figures draw them."""
+    import shapely
+
+    from mrv_service.documents import content, figures
+
+    _, out, inputs, _ = finished
+    outlines = build_pdd(out, inputs, load_definition(inputs.project.methodology_id), id_salt="test-salt")
+    monkeypatch.setattr(content, "MAP_OUTLINES_MAX", 10)
+    doc = build_pdd(out, inputs, load_definition(inputs.project.methodology_id), id_salt="test-salt")
+    polygons = {p.plot_id: p.geometry for p in inputs.plots.to_crs(4326).itertuples()}
+    for name in ("location_map", "sampling_map"):
+        feats = doc["figure_data"][name]["plots_geojson"]["features"]
+        before = outlines["figure_data"][name]["plots_geojson"]["features"]
+        assert len(feats) == len(before) == 40
+        for f, g in zip(feats, before, strict=True):
+            assert f["geometry"]["type"] == "Point" and g["geometry"]["type"] != "Point"
+            assert f["properties"] == g["properties"]
+            assert polygons[f["properties"]["plot_id"]].contains(shapely.Point(f["geometry"]["coordinates"]))
+    fig = figures.location_map(doc["figure_data"]["location_map"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any("one point each" in t or "每块以一点表示" in t for t in labels)
+    assert len(fig.axes[0].collections) >= 2  # the project area and the plots' points
+    figures.sampling_map(doc["figure_data"]["sampling_map"])
+
+
 @pytest.mark.slow
 def test_the_report_covers_its_accounting_period(finished):
     _, out, inputs, _ = finished
