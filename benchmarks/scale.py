@@ -110,6 +110,13 @@ def _run(env: dict[str, str], workers: int) -> dict:
         "total_peak_gib": total[0] / gib,
         "credited": summary["accounting"]["credited_t_co2e"],
         "run_phase_gib": _phase_peaks(Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "run.log", trace),
+        "imagery_parts": [
+            line.split(" INFO ", 1)[1]
+            for line in (Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "run.log")
+            .read_text(encoding="utf-8")
+            .splitlines()
+            if " INFO imagery: " in line
+        ],
     }
 
 
@@ -234,6 +241,9 @@ def main() -> None:
             for r in runs
         )
     )
+    for r in runs:
+        for line in r["imagery_parts"]:
+            print(f"{r['workers']} worker(s): {line}")
     credited = {r["credited"] for r in runs}
     print(
         f"credited t CO2e: {sorted(credited)} ({'identical' if len(credited) == 1 else 'DIFFERENT'} across runs)"

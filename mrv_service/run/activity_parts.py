@@ -4,22 +4,23 @@ them all: the largest input table (27 records per plot in the sample county, 2.8
 
 :func:`write_activity_parts` takes the store's rows in batches (a server-side cursor inside the
 run's snapshot, :func:`mrv_service.store.reads.stream_activities`) and appends each batch's rows to
-their chunk's part files; :meth:`ActivityParts.chunk` reads one chunk's records back as the table
-:func:`mrv_service.store.reads.load_activities` would give for its plots: the same rows in the same
-order, with the whole table's columns.
+their chunk's part files (the store rows as they came); :meth:`ActivityParts.chunk` builds one
+chunk's table from them as :func:`mrv_service.store.reads.load_activities` builds the whole: the
+same rows in the same order, with the whole table's columns.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mrv_service.store.reads import RowsDigest, activities_frame
+from mrv_service.store.reads import ACTIVITY_COLUMNS, RowsDigest, activities_frame
 
 __all__ = ["ActivityParts", "write_activity_parts"]
 
@@ -38,15 +39,19 @@ class ActivityParts:
     """File names of each chunk's parts, in the order the rows came."""
     columns: tuple[str, ...]
     """The whole table's columns, in :func:`~mrv_service.store.reads.activities_frame` order."""
-    rows: int
 
     def chunk(self, i: int) -> pd.DataFrame:
-        """Chunk ``i``'s records (an empty table with the columns if it has none)."""
-        frames = [pd.read_pickle(self.directory / name, compression=None) for name in self.parts[i]]
-        if not frames:
-            return pd.DataFrame(columns=list(self.columns))
-        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        return df.reindex(columns=list(self.columns))
+        """Chunk ``i``'s records (an empty table with the columns if it has none), built from its
+        store rows as :func:`~mrv_service.store.reads.load_activities` builds the whole table."""
+        rows: list[Sequence[Any]] = []
+        for name in self.parts[i]:
+            with (self.directory / name).open("rb") as f:
+                rows.extend(pickle.load(f))
+        return activities_frame(rows).reindex(columns=list(self.columns))
+
+    def only(self, i: int) -> ActivityParts:
+        """The parts of chunk ``i`` alone (its chunk 0): what a chunk's task reads itself."""
+        return dataclasses.replace(self, slices=(self.slices[i],), parts=(self.parts[i],))
 
 
 def chunk_slices(n_plots: int, size: int) -> list[slice]:
@@ -76,29 +81,32 @@ def write_activity_parts(
     parts: list[list[str]] = [[] for _ in slices]
     columns: dict[str, None] = {}
     held: list[Sequence[Any]] = []
-    rows = 0
 
     def flush() -> None:
-        if not held:
-            return
-        frame = activities_frame(held)
-        columns.update(dict.fromkeys(frame.columns))
-        where = frame["plot_id"].astype(str).map(chunk_of)
-        for i, sub in frame[where.notna()].groupby(where[where.notna()].astype(int), sort=True):
+        by_chunk: dict[int, list[Sequence[Any]]] = {}
+        for row in held:
+            i = chunk_of.get(str(row[0]))
+            if i is not None:
+                by_chunk.setdefault(i, []).append(row)
+        for i in sorted(by_chunk):
             name = f"{i:05d}-{len(parts[i]):05d}.pkl"
             tmp = directory / f".{name}.{os.getpid()}"
-            sub.reset_index(drop=True).to_pickle(tmp, compression=None)
+            with tmp.open("wb") as f:
+                pickle.dump([tuple(r) for r in by_chunk[i]], f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, directory / name)
             parts[i].append(name)
         held.clear()
 
     for batch in batches:
         digest.update(batch)
+        for row in batch:  # the columns in the order activities_frame gives them for all rows
+            for key in (*(row[6] or {}), *ACTIVITY_COLUMNS):
+                if key not in columns:
+                    columns[key] = None
         held.extend(batch)
-        rows += len(batch)
         if len(held) >= FLUSH_ROWS:
             flush()
     flush()
-    if not columns:
-        columns = dict.fromkeys(activities_frame([]).columns)
-    return ActivityParts(directory, tuple(slices), tuple(tuple(p) for p in parts), tuple(columns), rows)
+    if not columns:  # no record at all
+        columns = dict.fromkeys(ACTIVITY_COLUMNS)
+    return ActivityParts(directory, tuple(slices), tuple(tuple(p) for p in parts), tuple(columns))

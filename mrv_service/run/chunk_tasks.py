@@ -80,10 +80,11 @@ class VerificationTask:
 
 def verification_task(task: VerificationTask) -> VerificationCounts:
     """Flags and verdicts of the chunk's plot-seasons, written as CSV; returns the counts."""
-    ids = task.inputs.plots["plot_id"].astype(str).tolist()
+    inputs = task.inputs.with_activities()
+    ids = inputs.plots["plot_id"].astype(str).tolist()
     with xr.open_dataset(task.files.features) as ds:
         features = ds.sel(plot=ids).load()
-    flags, verdicts, counts = verification_chunk(task.inputs, features, task.detectors)
+    flags, verdicts, counts = verification_chunk(inputs, features, task.detectors)
     atomic_write(task.files.flags, lambda p: flags.to_csv(p, index=False))
     atomic_write(task.files.verdicts, lambda p: verdicts.to_csv(p, index=False))
     return counts
@@ -109,13 +110,12 @@ def models_task(task: ModelsTask) -> tuple[ModelsPartials, AccountingChunk]:
     verdicts = None
     if task.verdicts is not None:
         verdicts = pd.read_csv(task.verdicts, dtype={"plot_id": str}, float_precision="round_trip")
-    chunk = models_chunk(
-        task.inputs, seed=task.seed, verdicts=verdicts, soc_project_mean=task.soc_project_mean
-    )
+    inputs = task.inputs.with_activities()
+    chunk = models_chunk(inputs, seed=task.seed, verdicts=verdicts, soc_project_mean=task.soc_project_mean)
     ids = chunk.per_plot["plot_id"].astype(str).tolist()
-    crediting_month = int(task.inputs.project.settings["model.crediting_month"])
+    crediting_month = int(inputs.project.settings["model.crediting_month"])
     traj = plot_trajectories(chunk.results, chunk.vintages, ids, crediting_month)
-    acc = accounting_chunk(task.inputs, chunk.vintages, task.refused, climate_zone=task.climate_zone)
+    acc = accounting_chunk(inputs, chunk.vintages, task.refused, climate_zone=task.climate_zone)
     atomic_write(task.files.models, lambda p: chunk.per_plot.to_pickle(p, compression=None))
     atomic_write(task.files.accounting, lambda p: acc.plots.to_netcdf(p))
     atomic_write(task.files.trajectories, lambda p: traj.to_netcdf(p))

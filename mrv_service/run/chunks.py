@@ -98,19 +98,21 @@ class ChunkPlan:
         return self.parts[i].stop - self.parts[i].start
 
     def inputs_of(self, i: int) -> ProjectInputs:
-        """The inputs of chunk ``i``."""
+        """The inputs of chunk ``i``; its activity records, when they were written by chunk, are
+        left in their part files for the task to read (:meth:`ProjectInputs.with_activities`)."""
         tables = {
             name: getattr(self.inputs, name)[codes == i] if len(codes) else getattr(self.inputs, name)
             for name, codes in self._codes.items()
         }
-        if self.inputs.activity_parts is not None:
-            tables["activities"] = self.inputs.activity_parts.chunk(i)
+        parts = self.inputs.activity_parts
+        if parts is not None:  # the task reads its records itself (ProjectInputs.with_activities)
+            tables["activities"] = None
         return dataclasses.replace(
             self.inputs,
             plots=self.inputs.plots.iloc[self.parts[i]],
             uploads=[],
             store_summary={},
-            activity_parts=None,
+            activity_parts=None if parts is None else parts.only(i),
             **tables,
         )
 

@@ -88,6 +88,15 @@ class ProjectInputs:
     activity_parts: ActivityParts | None = None
     """The activity records written by plot chunk (then ``activities`` is None), or None."""
 
+    def with_activities(self) -> ProjectInputs:
+        """These inputs with their activity records as one table: a chunk's task reads its own
+        part files (:meth:`~mrv_service.run.activity_parts.ActivityParts.only`) with this."""
+        if self.activity_parts is None:
+            return self
+        if len(self.activity_parts.slices) != 1:
+            raise ValueError("the activity records of several chunks are not read into one table")
+        return dataclasses.replace(self, activities=self.activity_parts.chunk(0), activity_parts=None)
+
     def activity_frames(self) -> Iterator[tuple[list[str], pd.DataFrame]]:
         """(plot ids, their activity records) of every chunk of :attr:`activity_parts`, or of all
         the plots at once: what a project-wide figure from the records adds up over."""

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from mrv_service.store.models import ActivityRecord, Farmer, Plot, Project, SoilSample, Upload
 
 __all__ = [
+    "ACTIVITY_COLUMNS",
     "RowsDigest",
     "activities_frame",
     "load_activities",
@@ -140,6 +141,10 @@ def _activities_query(project: Project):
     )
 
 
+ACTIVITY_COLUMNS = ("plot_id", "date", "activity", "crop", "method")
+"""The columns every activity record has, after its attributes' (:func:`activities_frame`)."""
+
+
 def activities_frame(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
     """The canonical table (:func:`load_activities`) of activity rows as the store gives them."""
     records = []
@@ -147,8 +152,7 @@ def activities_frame(rows: Iterable[Sequence[Any]]) -> pd.DataFrame:
         rec = dict(attrs or {})
         rec.update(plot_id=pid, date=pd.Timestamp(date), activity=activity, crop=crop, method=method)
         records.append(rec)
-    columns = ["plot_id", "date", "activity", "crop", "method"]
-    return pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=list(ACTIVITY_COLUMNS))
 
 
 def load_soil_layers(session: Session, project: Project) -> tuple[pd.DataFrame, dict[str, Any]]:

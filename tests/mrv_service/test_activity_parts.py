@@ -42,7 +42,7 @@ def test_each_chunk_holds_the_whole_tables_rows_of_its_plots(tmp_path, monkeypat
     batches = [rows[i : i + batch] for i in range(0, len(rows), batch)]
     parts = write_activity_parts(batches, chunk_of, slices, tmp_path, digest)
     assert digest.result() == rows_digest(rows)
-    assert parts.rows == 45 and parts.columns == tuple(whole.columns)
+    assert digest.result()["rows"] == 45 and parts.columns == tuple(whole.columns)
     got = []
     for i, s in enumerate(slices):
         chunk = parts.chunk(i)
@@ -61,3 +61,36 @@ def test_a_chunk_without_records_is_an_empty_table_with_the_columns(tmp_path):
     empty = parts.chunk(0)
     assert empty.empty and list(empty.columns) == list(parts.columns)
     assert len(parts.chunk(1)) == 15
+
+
+@pytest.mark.parametrize("batch", [3, 100_000])
+def test_the_store_streams_the_records_load_activities_reads(
+    with_plots, engine, tmp_path, monkeypatch, batch
+):
+    """On SQLite and PostgreSQL (a server-side cursor): the inputs read by chunk hold, chunk by
+    chunk, the records and digest of the whole read."""
+    import mrv_service.store.reads as reads
+    from mrv_service.ingest import ingest_logs
+    from mrv_service.run.inputs import load_project_inputs
+    from mrv_service.store.db import session_scope
+    from tests.mrv_service.conftest import DATA
+
+    with session_scope(engine) as s:
+        ingest_logs(s, with_plots, DATA / "logs_zh.csv")
+    real = reads.stream_activities
+    monkeypatch.setattr(
+        "mrv_service.run.inputs.stream_activities", lambda session, project: real(session, project, batch)
+    )
+    with session_scope(engine) as s:
+        whole = load_project_inputs(s, with_plots)
+    with session_scope(engine) as s:
+        chunked = load_project_inputs(s, with_plots, activities_by_chunk=(tmp_path / "acts", 3))
+    assert chunked.activities is None and len(whole.activities) == 8
+    assert chunked.digests == whole.digests
+    frames = list(chunked.activity_frames())
+    assert [ids for ids, _ in frames] == [["P1", "P2", "P3"], ["P4"]]
+    assert sum(len(f) for _, f in frames) == len(whole.activities)
+    for ids, frame in frames:
+        expected = whole.activities[whole.activities["plot_id"].isin(ids)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
+    assert [ids for ids, _ in whole.activity_frames()] == [["P1", "P2", "P3", "P4"]]
