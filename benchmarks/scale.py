@@ -173,6 +173,9 @@ def main() -> None:
         action="store_true",
         help="with --database: run on the county a previous run of this benchmark left in mrv_scale (no load)",
     )
+    ap.add_argument(
+        "--out", type=Path, default=None, help="keep the runs' outputs here (default: a temporary folder)"
+    )
     args = ap.parse_args()
 
     from mrv_service.config import load_settings
@@ -209,7 +212,7 @@ def main() -> None:
         env = {
             "MRV_DATA_DIR": str(tmp / "data"),
             "MRV_DATABASE_URL": _database(args.database, tmp, fresh=not (args.reuse and args.database)),
-            "MRV_OUTPUT_DIR": str(tmp / "out"),
+            "MRV_OUTPUT_DIR": str(args.out or tmp / "out"),
             "MRV_SAMPLE_DIR": str(sample),
             "MRV_STAC_URL": "",
         }

@@ -445,10 +445,10 @@ def _scene_results(
     tasks = []
     keys = []
     setups = []
-    # on a cluster the plots go to the workers once, not inside every tile's task
-    shared = dask_client.scatter([plots, plots_4326]) if dask_client is not None else [plots, plots_4326]
     for gi, g in enumerate(groups):
-        setup = dask.delayed(_tile_setup, pure=False)(g, *shared, needed, dask_key_name=f"tile-setup-{gi}")
+        setup = dask.delayed(_tile_setup, pure=False)(
+            g, plots, plots_4326, needed, dask_key_name=f"tile-setup-{gi}"
+        )
         setups.append(setup)
         for ii, it in enumerate(g.items):
             args = (it, setup, bands, indices, mask, require_scl)
