@@ -4,16 +4,15 @@ them all: the largest input table (27 records per plot in the sample county, 2.8
 
 :func:`write_activity_parts` takes the store's rows in batches (a server-side cursor inside the
 run's snapshot, :func:`mrv_service.store.reads.stream_activities`) and appends each batch's rows to
-their chunk's part files (the store rows as they came); :meth:`ActivityParts.chunk` builds one
-chunk's table from them as :func:`mrv_service.store.reads.load_activities` builds the whole: the
-same rows in the same order, with the whole table's columns.
+their chunk's part files (tables built as :func:`mrv_service.store.reads.load_activities` builds
+the whole, once, here); :meth:`ActivityParts.chunk` reads one chunk's records back: the whole
+table's rows of its plots, in the same order, with its columns.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,17 +40,25 @@ class ActivityParts:
     """The whole table's columns, in :func:`~mrv_service.store.reads.activities_frame` order."""
 
     def chunk(self, i: int) -> pd.DataFrame:
-        """Chunk ``i``'s records (an empty table with the columns if it has none), built from its
-        store rows as :func:`~mrv_service.store.reads.load_activities` builds the whole table."""
-        rows: list[Sequence[Any]] = []
-        for name in self.parts[i]:
-            with (self.directory / name).open("rb") as f:
-                rows.extend(pickle.load(f))
-        return activities_frame(rows).reindex(columns=list(self.columns))
+        """Chunk ``i``'s records (an empty table with the columns if it has none).
+
+        An attribute column no record of the chunk fills is NaN (float), whatever the part it came
+        from held: the same table for any flush boundaries."""
+        frames = [pd.read_pickle(self.directory / name, compression=None) for name in self.parts[i]]
+        frames = [_without_empty_attributes(f) for f in frames if len(f)]
+        if not frames:
+            return pd.DataFrame(columns=list(self.columns))
+        df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return df.reindex(columns=list(self.columns))
 
     def only(self, i: int) -> ActivityParts:
         """The parts of chunk ``i`` alone (its chunk 0): what a chunk's task reads itself."""
         return dataclasses.replace(self, slices=(self.slices[i],), parts=(self.parts[i],))
+
+
+def _without_empty_attributes(frame: pd.DataFrame) -> pd.DataFrame:
+    empty = [c for c in frame.columns if c not in ACTIVITY_COLUMNS and frame[c].isna().all()]
+    return frame.drop(columns=empty) if empty else frame
 
 
 def chunk_slices(n_plots: int, size: int) -> list[slice]:
@@ -83,16 +90,12 @@ def write_activity_parts(
     held: list[Sequence[Any]] = []
 
     def flush() -> None:
-        by_chunk: dict[int, list[Sequence[Any]]] = {}
-        for row in held:
-            i = chunk_of.get(str(row[0]))
-            if i is not None:
-                by_chunk.setdefault(i, []).append(row)
-        for i in sorted(by_chunk):
+        frame = activities_frame(held)
+        where = frame["plot_id"].astype(str).map(chunk_of)
+        for i, sub in frame[where.notna()].groupby(where[where.notna()].astype(int), sort=True):
             name = f"{i:05d}-{len(parts[i]):05d}.pkl"
             tmp = directory / f".{name}.{os.getpid()}"
-            with tmp.open("wb") as f:
-                pickle.dump([tuple(r) for r in by_chunk[i]], f, protocol=pickle.HIGHEST_PROTOCOL)
+            sub.reset_index(drop=True).to_pickle(tmp, compression=None)
             os.replace(tmp, directory / name)
             parts[i].append(name)
         held.clear()
@@ -106,7 +109,8 @@ def write_activity_parts(
         held.extend(batch)
         if len(held) >= FLUSH_ROWS:
             flush()
-    flush()
+    if held:
+        flush()
     if not columns:  # no record at all
         columns = dict.fromkeys(ACTIVITY_COLUMNS)
     return ActivityParts(directory, tuple(slices), tuple(tuple(p) for p in parts), tuple(columns))
