@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import xarray as xr
@@ -26,7 +27,7 @@ def county(tmp_path_factory):
     far = plots.iloc[[7]].copy()
     far["plot_id"] = "ZZ-far"
     far["geometry"] = shapely.affinity.translate(far.geometry.iloc[0], xoff=0.5)
-    plots = gpd.GeoDataFrame(gpd.pd.concat([plots, far], ignore_index=True), crs=plots.crs)
+    plots = gpd.GeoDataFrame(pd.concat([plots, far], ignore_index=True), crs=plots.crs)
     catalog = d / "imagery" / "catalog.json"
     with pytest.warns(PlotNotCoveredWarning, match="1 plot"):
         whole = plot_time_series(catalog, plots, scheduler="sync")
