@@ -91,12 +91,9 @@ class RunFiles:
     """``summary.json`` (or the summary being written, for a run still in progress)."""
     plot_results: pd.DataFrame
     """``plot_results.csv``: one row per plot."""
-    farmers: pd.DataFrame | None
-    """``farmers.csv``."""
-    flags: pd.DataFrame | None
-    """``flags.csv`` (None when the verification stage never ran)."""
-    verdicts: pd.DataFrame | None
-    """``practice_verdicts.csv``."""
+    verdict_counts: pd.DataFrame | None
+    """``practice_verdicts.csv`` counted: one row per (practice, year, status) with its number of
+    plot-seasons ``n`` (None when the verification stage never ran); see :func:`count_verdicts`."""
     manifest: dict[str, Any] | None
     """``run_manifest.json`` (None while the run is being written)."""
 
@@ -135,11 +132,6 @@ def read_run(run_dir: Path, summary: Mapping[str, Any] | None = None) -> RunFile
     if not results.is_file():
         raise DocumentContentError(f"{results} is missing; run `mrv run PROJECT` again")
     ids = {"plot_id": str, "farmer_id": str}
-
-    def csv(name: str) -> pd.DataFrame | None:
-        p = run_dir / name
-        return pd.read_csv(p, dtype=ids) if p.is_file() else None
-
     manifest_path = run_dir / "run_manifest.json"
     manifest = None
     if manifest_path.is_file():
@@ -151,11 +143,31 @@ def read_run(run_dir: Path, summary: Mapping[str, Any] | None = None) -> RunFile
         run_dir=run_dir,
         summary=dict(summary),
         plot_results=pd.read_csv(results, dtype=ids),
-        farmers=csv("farmers.csv"),
-        flags=csv("flags.csv"),
-        verdicts=csv("practice_verdicts.csv"),
+        verdict_counts=count_verdicts(run_dir / "practice_verdicts.csv"),
         manifest=manifest,
     )
+
+
+VERDICT_BLOCK_ROWS = 200_000
+"""Rows of ``practice_verdicts.csv`` read at a time (one per plot-season: 10 M at a million
+plots, ``docs/SCALE.md``)."""
+
+
+def count_verdicts(path: Path, block_rows: int = VERDICT_BLOCK_ROWS) -> pd.DataFrame | None:
+    """``practice_verdicts.csv`` as counts: columns ``practice``, ``year``, ``status``, ``n`` (the
+    plot-seasons with that verdict), read ``block_rows`` at a time so that the documents hold
+    counts, not one row per plot-season. None when the file does not exist."""
+    if not path.is_file():
+        return None
+    cols = ["practice", "year", "status"]
+    parts = [
+        block.groupby(cols, sort=False).size()
+        for block in pd.read_csv(path, usecols=cols, chunksize=block_rows)
+    ]
+    if not parts:
+        return pd.DataFrame({"practice": [], "year": [], "status": [], "n": []})
+    counts = pd.concat(parts).groupby(level=[0, 1, 2], sort=True).sum()
+    return counts.rename("n").reset_index()
 
 
 def write_json(doc: Mapping[str, Any], path: Path) -> Path:

@@ -345,7 +345,7 @@ def report_document(
         ]
     )
     b.table(blocks, "参与地块与面积", "Plots and area", ["项目 Item", "地块数 Plots", "面积 Area (ha)"], rows)
-    verdicts = run.verdicts
+    verdicts = run.verdict_counts
     if verdicts is not None and len(verdicts):
         vv = verdicts[verdicts["year"].isin(years)]
         statuses = ["verified", "warning", "critical", "unverifiable"]
@@ -353,12 +353,12 @@ def report_document(
         for (practice, year), g in vv.groupby(["practice", "year"], sort=True):
             k = f"implementation.verdicts.{practice}.{year}"
             rsrc = source_text(run, "practice_verdicts.csv", f"rows practice {practice}, year {year}")
-            counts = g["status"].value_counts()
+            counts = g.set_index("status")["n"]
             rows.append(
                 [
                     practice_kind_zh(str(practice)),
                     b.year(int(year), source_text(run, "practice_verdicts.csv", "column year")),
-                    count_num(b, f"{k}.logged", len(g), "plot-seasons", rsrc),
+                    count_num(b, f"{k}.logged", int(g["n"].sum()), "plot-seasons", rsrc),
                     *[
                         count_num(
                             b, f"{k}.{st}", int(counts.get(st, 0)), "plot-seasons", rsrc + f", status {st}"

@@ -569,14 +569,13 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
     checkpoint()
     out.publish()
     flags_file = out.final / "flags.csv"
-    flags = _csv_blocks(flags_file) if flags_file.is_file() else None
-    if flags is not None:
+    if flags_file.is_file():
         with session_scope(engine) as session:
-            replace_run_flags(session, run, flags)
+            replace_run_flags(session, run, _csv_blocks(flags_file))
     results_file = out.final / "plot_results.csv"
     if results_file.is_file():
         with session_scope(engine) as session:
-            replace_plot_results(session, run, pd.read_csv(results_file, dtype={"plot_id": str}), flags)
+            replace_plot_results(session, run, _csv_blocks(results_file))
     with session_scope(engine) as session:
         if documents:
             # one transaction: the documents issued and the run finished
@@ -597,12 +596,12 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
 
 
 PUBLISH_BLOCK = 100_000
-"""Rows of ``flags.csv`` read at a time when a run's flags are stored."""
+"""Rows of ``flags.csv`` and ``plot_results.csv`` read at a time when a run's results are stored."""
 
 
 def _csv_blocks(path: Path) -> Callable[[], Iterator[pd.DataFrame]]:
     """A CSV file in blocks of :data:`PUBLISH_BLOCK` rows, read from the start at each call: a
-    run's million flags are never all in memory."""
+    run's million flags or its plots' results are never all in memory."""
 
     def blocks() -> Iterator[pd.DataFrame]:
         with pd.read_csv(path, dtype={"plot_id": str}, chunksize=PUBLISH_BLOCK) as reader:

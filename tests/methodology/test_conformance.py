@@ -131,7 +131,7 @@ def _run() -> RunFiles:
             "net_t_co2e": [1.7, 3.3, 0.0],
         }
     )
-    return RunFiles(Path("."), summary, results, None, None, None, None)
+    return RunFiles(Path("."), summary, results, None, None)
 
 
 @pytest.fixture(scope="module")

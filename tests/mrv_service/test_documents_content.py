@@ -21,6 +21,7 @@ from mrv_service.documents.content import (
     DocumentContentError,
     build_pdd,
     build_reduction_report,
+    count_verdicts,
     default_accounting_period,
     write_json,
 )
@@ -193,6 +194,27 @@ def test_the_report_covers_its_accounting_period(finished):
     with pytest.raises(DocumentContentError, match="no vintage"):
         build_reduction_report(out, inputs, defn, "2026-01-01", "2026-12-31")
     assert default_accounting_period(inputs)[0].isoformat() == "2024-01-01"
+
+
+def test_the_reports_verdict_table_counts_the_verdicts_read_in_blocks(finished):
+    """``practice_verdicts.csv`` is counted 7 rows at a time (blocks split practices and years);
+    the counts are those of the whole file, and the report's table shows them."""
+    _, out, inputs, _ = finished
+    whole = pd.read_csv(out / "practice_verdicts.csv")
+    assert len(whole) > 20  # several blocks
+    by_hand = whole.groupby(["practice", "year", "status"]).size()
+    counts = count_verdicts(out / "practice_verdicts.csv", block_rows=7)
+    assert counts.set_index(["practice", "year", "status"])["n"].to_dict() == by_hand.to_dict()
+    assert count_verdicts(out / "no such file.csv") is None
+    report = build_reduction_report(
+        out, inputs, load_definition(inputs.project.methodology_id), "2025-01-01", "2025-12-31"
+    )
+    values = report["values"]
+    for (practice, year), g in whole[whole["year"] == 2025].groupby(["practice", "year"]):
+        key = f"implementation.verdicts.{practice}.{year}"
+        assert values[f"{key}.logged"]["value"] == len(g)
+        for status in ("verified", "warning", "critical", "unverifiable"):
+            assert values[f"{key}.{status}"]["value"] == int((g["status"] == status).sum())
 
 
 @pytest.mark.slow

@@ -114,3 +114,31 @@ def test_the_next_run_takes_a_reviewers_rejection(run):
     assert after.at[plot, "delta_t_co2e_p5"] == 0.0 and after.at[plot, "delta_t_co2e_p95"] == 0.0
     applied = summary["verified_credit"]["reviews_applied"]
     assert applied["rejected_plot_seasons_excluded"] == 2
+
+
+def test_results_stored_in_blocks_are_those_stored_whole(run, monkeypatch):
+    """The run's results written again 7 rows at a time: the same rows, counts and severities
+    (those of the test above), and a second write leaves one copy."""
+    from mrv_service.store.db import session_scope
+    from mrv_service.store.models import Run
+    from mrv_service.store.plot_results import replace_plot_results
+
+    run_id, out_dir = _out(run)
+    query = sa.text(
+        "SELECT p.external_id, r.baseline_practice, r.project_practice, r.delta_t_co2e, r.net_t_co2e, "
+        "r.worst_severity, r.n_flags FROM plot_results r JOIN plots p ON p.id = r.plot_id "
+        "WHERE r.run_id = :r ORDER BY p.external_id"
+    )
+    with run["engine"].connect() as c:
+        before = c.execute(query, {"r": run_id}).all()
+
+    def blocks():
+        return pd.read_csv(f"{out_dir}/plot_results.csv", dtype={"plot_id": str}, chunksize=7)
+
+    for _ in range(2):
+        with session_scope(run["engine"]) as s:
+            assert replace_plot_results(s, s.get(Run, run_id), blocks) == 40
+    with run["engine"].connect() as c:
+        after = c.execute(query, {"r": run_id}).all()
+    assert after == before and len(after) == 40
+    assert sum(r.n_flags for r in after) == len(pd.read_csv(f"{out_dir}/flags.csv")) > 0
