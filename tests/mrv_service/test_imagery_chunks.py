@@ -4,11 +4,14 @@ covers, whichever chunks they are in."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import xarray as xr
 
 from geodata.errors import PlotNotCoveredWarning
+from mrv_service.run import imagery_chunks
 from mrv_service.run.imagery_chunks import ChunkImagery, _warn_not_covered, concat_features
 from mrv_service.run.imagery_summary import ImageryCounts, imagery_counts
 
@@ -47,15 +50,27 @@ def test_counts_by_hand_and_their_sum():
         a + ImageryCounts(1, 3, 0, 0, 0, 0, 0)
 
 
-def test_the_chunks_files_concatenated_are_the_series(tmp_path):
+@pytest.mark.parametrize("open_parts", [1, 4])
+def test_the_chunks_files_concatenated_are_the_series(tmp_path, monkeypatch, open_parts):
+    """Six parts (each plot of A and B its own, the scene ids differing), fewer files open at a
+    time than parts: the file is the series concatenated, its scene ids in plot order."""
+    monkeypatch.setattr(imagery_chunks, "OPEN_PARTS", open_parts)
+    series = xr.concat([A, B, A, B], "plot")
+    series["item_id"] = series["item_id"].copy(data=np.array([f"S2{i}" for i in range(16)]).reshape(8, 2))
+    series = series.assign_coords(plot=[f"P{i}" for i in range(8)])
+    cuts = [0, 1, 3, 4, 5, 7, 8]
     parts = []
-    for i, ds in enumerate((A, B)):
+    for i, (a, b) in enumerate(itertools.pairwise(cuts)):
         parts.append(tmp_path / f"{i}.nc")
-        ds.assign_attrs(usable_plot_dates=-1).to_netcdf(parts[-1])
-    concat_features(parts, {"usable_plot_dates": 3, "source": "catalog.json"}, tmp_path / "all.nc")
+        series.isel(plot=slice(a, b)).assign_attrs(usable_plot_dates=-1).to_netcdf(parts[-1])
+    attrs = {"usable_plot_dates": 3, "source": "catalog.json"}
+    with pytest.raises(ValueError, match="wider"):  # a width that would cut the ids
+        concat_features(parts, attrs, tmp_path / "cut.nc", {"item_id": "<U3"})
+    concat_features(parts, attrs, tmp_path / "all.nc", {"item_id": "<U4"})
     with xr.open_dataset(tmp_path / "all.nc") as got:
-        expected = xr.concat([A, B], "plot").assign_attrs(usable_plot_dates=3, source="catalog.json")
+        expected = series.assign_attrs(usable_plot_dates=3, source="catalog.json")
         xr.testing.assert_identical(got.load(), expected)
+        assert got["item_id"].values[6].tolist() == ["S212", "S213"]
 
 
 def test_one_warning_names_the_plots_outside_every_scene_of_all_chunks():
