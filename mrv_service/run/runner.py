@@ -42,11 +42,11 @@ from methodology.definition import definition_digest
 from models.errors import MRVError
 from models.uncertainty import DEFAULT_SEED
 from mrv_service.config import Settings
-from mrv_service.documents import write_run_documents
 from mrv_service.run.accounting_stage import accounting_lines
 from mrv_service.run.activity_parts import chunk_slices
 from mrv_service.run.chunks import run_models, run_verification
 from mrv_service.run.cluster import ChunkPool, run_cluster
+from mrv_service.run.documents_task import run_documents
 from mrv_service.run.imagery_chunks import run_imagery
 from mrv_service.run.inputs import ProjectInputs, load_project_inputs
 from mrv_service.run.manifest import code_version, imagery_inputs, now_utc, output_hashes
@@ -506,27 +506,27 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                 }
                 log.info("stage %s: done in %.2f s", spec.name, timings[spec.name])
 
-        timings["total"] = time.perf_counter() - t_start
-        files = [f for spec in STAGES for f in spec.files if (tmp / f).is_file()]
-        summary["run"] = {
-            "run_id": run.id,
-            "stages_run": selected,
-            "stages_carried_over": [s for s in stage_records if s not in selected],
-            "seed": seed,
-            "started_at": started,
-            "finished_at": now_utc(),
-            "timings_s": {k: round(v, 2) for k, v in timings.items()},
-            "warnings": found,
-        }
-        # the CCER documents (pdd.*, reduction_report.*) once the accounting exists (run or carried over)
-        documents: list[str] = []
-        if "accounting" in summary:
-            t = time.perf_counter()
-            documents = write_run_documents(tmp, inputs, summary, id_salt=env.id_salt)
-            say(
-                f"documents   {', '.join(d for d in documents if '/' not in d) or 'none written (see run.log)'}"
-            )
-            summary["run"]["timings_s"]["documents"] = round(time.perf_counter() - t, 2)
+            timings["total"] = time.perf_counter() - t_start
+            files = [f for spec in STAGES for f in spec.files if (tmp / f).is_file()]
+            summary["run"] = {
+                "run_id": run.id,
+                "stages_run": selected,
+                "stages_carried_over": [s for s in stage_records if s not in selected],
+                "seed": seed,
+                "started_at": started,
+                "finished_at": now_utc(),
+                "timings_s": {k: round(v, 2) for k, v in timings.items()},
+                "warnings": found,
+            }
+            # the CCER documents (pdd.*, reduction_report.*) once the accounting exists (run or carried over)
+            documents: list[str] = []
+            if "accounting" in summary:
+                t = time.perf_counter()
+                documents = run_documents(pool, tmp, inputs, summary, env.id_salt)
+                say(
+                    f"documents   {', '.join(d for d in documents if '/' not in d) or 'none written (see run.log)'}"
+                )
+                summary["run"]["timings_s"]["documents"] = round(time.perf_counter() - t, 2)
         shutil.rmtree(work, ignore_errors=True)
         files += documents
         summary["outputs"] = ["summary.json", *files, "run_manifest.json", "run.log"]
