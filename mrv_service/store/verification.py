@@ -17,14 +17,16 @@ Vocabularies: :data:`PRACTICES`, :data:`SEVERITIES`, :data:`REVIEW_STATUSES`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import heapq
 import json
 import logging
 import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -137,8 +139,22 @@ def _begin_writing(session: Session) -> bool:
     return True
 
 
+class _ProjectPlots:
+    """The project's plots by external id, and the ids a row naming an unknown plot shows."""
+
+    def __init__(self, pks: Mapping[str, int]) -> None:
+        self.pks = pks
+
+    @functools.cached_property
+    def known(self) -> str:
+        """The first ten ids (found once: not a sort of every plot for each bad row)."""
+        shown = heapq.nsmallest(10, self.pks)
+        more = f" ... ({len(self.pks)} plots)" if len(self.pks) > 10 else ""
+        return ", ".join(shown) + more if shown else "none"
+
+
 def _flag_row(
-    label: Any, values: tuple[Any, ...], plot_pks: Mapping[str, int], project_name: str
+    label: Any, values: tuple[Any, ...], plots: _ProjectPlots, project_name: str
 ) -> tuple[dict[str, Any], list[str]]:
     """One flags row checked: its column values for ``verification_flags`` and its errors."""
     v = dict(zip(FLAG_COLUMNS, values, strict=True))
@@ -152,13 +168,11 @@ def _flag_row(
     if not isinstance(plot, str) or not plot:
         bad("plot_id", f"{plot!r} is not a plot id (a non-empty string)")
     else:
-        plot_pk = plot_pks.get(plot)
+        plot_pk = plots.pks.get(plot)
         if plot_pk is None:
-            known = sorted(plot_pks)
-            shown = ", ".join(known[:10]) + (f" ... ({len(known)} plots)" if len(known) > 10 else "")
             bad(
                 "plot_id",
-                f"plot {plot!r} is not a plot of project {project_name!r} (known: {shown or 'none'})",
+                f"plot {plot!r} is not a plot of project {project_name!r} (known: {plots.known})",
             )
     year = _integer(v["year"])
     if year is None:
@@ -231,8 +245,9 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame | FlagBloc
     VerificationStoreError
         When the run is not stored, a column is missing, or a row names a plot the project
         does not have, a value is out of its vocabulary or range, or two rows are for the same
-        plot, year and practice; the message names the rows and fields (the first few of them).
-        Nothing is written then.
+        plot, year and practice (found by the table's unique key as the rows are inserted: the
+        transaction is then rolled back); the message names the rows and fields (the first few
+        of them). Nothing is written then.
 
     Notes
     -----
@@ -251,21 +266,17 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame | FlagBloc
                 f"run {run_id} is not in the store (deleted?); its flags cannot be stored"
             )
         project_name = session.scalar(select(Project.name).where(Project.id == project_id))
-        plot_pks = dict(
-            session.execute(select(Plot.external_id, Plot.id).where(Plot.project_id == project_id)).all()
+        plots = _ProjectPlots(
+            dict(
+                session.execute(select(Plot.external_id, Plot.id).where(Plot.project_id == project_id)).all()
+            )
         )
         errors: list[str] = []
-        first_row: dict[tuple[Any, ...], Any] = {}
-        for block in blocks():  # every row checked before anything is written
-            for _row, row_errors in _checked_rows(block, run_id, plot_pks, project_name, first_row):
+        for block in blocks():  # every row's values checked before anything is written
+            for _row, row_errors in _checked_rows(block, run_id, plots, project_name):
                 errors.extend(row_errors)
         if errors:
-            more = len(errors) - _MAX_ERRORS_SHOWN
-            raise VerificationStoreError(
-                f"flags of run {run_id} not stored ({len(errors)} errors): "
-                + "; ".join(errors[:_MAX_ERRORS_SHOWN])
-                + (f" (and {more} more errors)" if more > 0 else "")
-            )
+            _refuse(run_id, errors + _repeats(blocks, run_id, plots, project_name))
     except BaseException:
         if started:  # only our reads: release the SQLite write lock
             session.rollback()
@@ -276,7 +287,7 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame | FlagBloc
     try:
         deleted = session.execute(delete(VerificationFlag).where(VerificationFlag.run_id == run_id)).rowcount
         for block in blocks():
-            rows = [row for row, _ in _checked_rows(block, run_id, plot_pks, project_name, {})]
+            rows = [row for row, _ in _checked_rows(block, run_id, plots, project_name)]
             for row in rows:
                 status = standing.get((row["plot_id"], row["season_year"], row["practice"]), "open")
                 row.update(run_id=run_id, project_id=project_id, review_status=status, created_at=created_at)
@@ -284,11 +295,38 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame | FlagBloc
                 session.execute(insert(VerificationFlag), rows)
             stored += len(rows)
         session.commit()
+    except IntegrityError:
+        # the table's unique key: two rows for one plot, year and practice (none is kept)
+        session.rollback()
+        repeats = _repeats(blocks, run_id, plots, project_name)
+        if not repeats:
+            raise
+        _refuse(run_id, repeats)
     except BaseException:
         session.rollback()
         raise
     log.info("run %r: %d verification flags stored (%d replaced)", run_id, stored, deleted)
     return stored
+
+
+def _refuse(run_id: Any, errors: list[str]) -> NoReturn:
+    more = len(errors) - _MAX_ERRORS_SHOWN
+    raise VerificationStoreError(
+        f"flags of run {run_id} not stored ({len(errors)} errors): "
+        + "; ".join(errors[:_MAX_ERRORS_SHOWN])
+        + (f" (and {more} more errors)" if more > 0 else "")
+    ) from None
+
+
+def _repeats(blocks: FlagBlocks, run_id: Any, plots: _ProjectPlots, project_name: str) -> list[str]:
+    """The one-flag rule's errors: the rows whose plot, year and practice an earlier valid row
+    has. Read when a table is refused, not when it is stored: the keys of every flag (a
+    million at 100,000 plots) are held only then."""
+    keys = _FlagKeys()
+    for block in blocks():
+        for _ in _checked_rows(block, run_id, plots, project_name, keys):
+            pass
+    return _repeat_errors(blocks, keys.repeats())
 
 
 FlagBlocks = Callable[[], Iterable[pd.DataFrame]]
@@ -298,12 +336,12 @@ FlagBlocks = Callable[[], Iterable[pd.DataFrame]]
 def _checked_rows(
     flags: pd.DataFrame,
     run_id: Any,
-    plot_pks: Mapping[str, int],
+    plots: _ProjectPlots,
     project_name: str,
-    first_row: dict[tuple[Any, ...], Any],
+    keys: _FlagKeys | None = None,
 ) -> Iterator[tuple[dict[str, Any], list[str]]]:
     """Each row of a flags table (or block) as ``verification_flags`` values, with its errors;
-    ``first_row`` holds the (plot, year, practice) keys seen so far, for the one-flag rule.
+    ``keys`` collects the (plot, year, practice) keys of the valid rows, for the one-flag rule.
 
     Raises
     ------
@@ -319,18 +357,70 @@ def _checked_rows(
     if twice:
         raise VerificationStoreError(f"flags of run {run_id} have the columns {', '.join(twice)} twice")
     table = flags.loc[:, list(FLAG_COLUMNS)].astype(object)
-    for label, values in zip(flags.index, table.itertuples(index=False, name=None), strict=True):
-        row, row_errors = _flag_row(label, values, plot_pks, project_name)
+    found: list[tuple[int, int, int, int]] = []
+    first = 0 if keys is None else keys.rows
+    for i, (label, values) in enumerate(
+        zip(flags.index, table.itertuples(index=False, name=None), strict=True)
+    ):
+        row, row_errors = _flag_row(label, values, plots, project_name)
         if not row_errors:
-            key = (row["plot_id"], row["season_year"], row["practice"])
-            if key in first_row:
-                row_errors.append(
-                    f"flags row {label!r}: plot {values[0]!r}, year {row['season_year']}, practice "
-                    f"{row['practice']!r} is already flagged in row {first_row[key]!r} (one flag per "
-                    "plot, year and practice)"
-                )
-            first_row.setdefault(key, label)
+            found.append((first + i, row["plot_id"], row["season_year"], PRACTICES.index(row["practice"])))
         yield row, row_errors
+    if keys is not None:
+        keys.add(found, len(flags))
+
+
+class _FlagKeys:
+    """The (plot, year, practice) keys of the rows checked, as four integers per row (its position
+    too), to find the rows flagged twice without a dict of every flag (a million at 100,000
+    plots, ``docs/SCALE.md``)."""
+
+    def __init__(self) -> None:
+        self._blocks: list[np.ndarray] = []
+        self.rows = 0
+        """Rows seen so far (the next row's position)."""
+
+    def add(self, keys: list[tuple[int, int, int, int]], n_rows: int) -> None:
+        """A block's (position, plot pk, year, practice index) keys and its number of rows."""
+        if keys:
+            self._blocks.append(np.array(keys, dtype=np.int64))
+        self.rows += n_rows
+
+    def repeats(self) -> list[tuple[int, int]]:
+        """(position of a row, position of the first row with its key) for every row whose key an
+        earlier row has, in row order."""
+        if not self._blocks:
+            return []
+        k = np.concatenate(self._blocks)
+        k = k[np.lexsort((k[:, 0], k[:, 3], k[:, 2], k[:, 1]))]  # by key, then position
+        new_key = np.r_[True, np.any(k[1:, 1:] != k[:-1, 1:], axis=1)]
+        first = k[np.maximum.accumulate(np.where(new_key, np.arange(len(k)), 0)), 0]
+        again = np.flatnonzero(~new_key)
+        return sorted(zip(k[again, 0].tolist(), first[again].tolist(), strict=True))
+
+
+def _repeat_errors(blocks: FlagBlocks, repeats: list[tuple[int, int]]) -> list[str]:
+    """The one-flag rule's errors of ``repeats`` (:meth:`_FlagKeys.repeats`), their rows named by
+    their labels (read again from ``blocks``)."""
+    if not repeats:
+        return []
+    wanted = {pos for pair in repeats for pos in pair}
+    rows: dict[int, tuple[Any, Any, Any, Any]] = {}
+    start = 0
+    for block in blocks():
+        for i in [p - start for p in wanted if start <= p < start + len(block)]:
+            rows[start + i] = (
+                block.index[i],
+                block["plot_id"].iloc[i],
+                _integer(block["year"].iloc[i]),
+                block["practice"].iloc[i],
+            )
+        start += len(block)
+    return [
+        f"flags row {rows[pos][0]!r}: plot {rows[pos][1]!r}, year {rows[pos][2]}, practice {rows[pos][3]!r} "
+        f"is already flagged in row {rows[first][0]!r} (one flag per plot, year and practice)"
+        for pos, first in repeats
+    ]
 
 
 def _standing_statuses(session: Session, project_id: int) -> dict[tuple[int, int, str], str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
@@ -189,6 +190,33 @@ def test_a_bad_row_in_a_later_block_writes_nothing(engine, run_id):
             replace_run_flags(s, s.get(Run, run_id), _blocks(bad, 2))
         assert len(run_flags(s, s.get(Run, run_id))) == 1
     assert _count(engine, "verification_flags") == 1
+
+
+def test_every_repeat_is_named_with_the_first_row_of_its_key(engine, run_id):
+    """Rows labelled 10 to 15 in blocks of 2: 12 and 15 repeat 10's key (P1, 2024, tillage), 14
+    repeats 13's (P3, 2025, green_cover); 11 has a bad year and is not a key."""
+    bad = _flags({(2, "plot_id"): "P1"}).iloc[[0, 1, 2, 3, 3, 2]].reset_index(drop=True)
+    bad["year"] = bad["year"].astype(object)
+    bad.loc[1, "year"] = "soon"
+    bad.loc[5, "practice"] = "tillage"
+    bad.index = range(10, 16)
+    with session_scope(engine) as s:
+        with pytest.raises(VerificationStoreError) as caught:
+            replace_run_flags(s, s.get(Run, run_id), _blocks(bad, 2))
+    text = str(caught.value)
+    assert text.startswith("flags of run") and "(4 errors)" in text
+    assert [
+        m.group(0)
+        for m in re.finditer(
+            r"flags row \d+: plot '\w+', year \d+, practice '\w+' is already flagged in row \d+", text
+        )
+    ] == [
+        "flags row 12: plot 'P1', year 2024, practice 'tillage' is already flagged in row 10",
+        "flags row 14: plot 'P3', year 2025, practice 'green_cover' is already flagged in row 13",
+        "flags row 15: plot 'P1', year 2024, practice 'tillage' is already flagged in row 10",
+    ]
+    assert "flags row 11, year: 'soon' is not a whole year" in text
+    assert _count(engine, "verification_flags") == 0
 
 
 def test_unknown_plot_names_the_row_and_the_known_plots(engine, run_id):
