@@ -61,7 +61,7 @@ def test_the_documents_warnings_reach_the_run_once(tmp_path, records, where):
 
         with (
             LocalCluster(
-                n_workers=1, threads_per_worker=1, processes=where == "worker process", dashboard_address=None
+                n_workers=1, threads_per_worker=1, processes=where == "worker process", dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,
         ):
