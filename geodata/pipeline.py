@@ -60,10 +60,11 @@ import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import dask
 import geopandas as gpd
+import shapely
 import xarray as xr
 
 from geodata.dataset import _assemble, _good, series_attrs, series_epsg
@@ -102,6 +103,7 @@ __all__ = [
     "NEGATIVE_REFLECTANCE_MAX_SHARE",
     "NEGATIVE_REFLECTANCE_TOLERANCE",
     "PlotNotCoveredWarning",
+    "PlotsOnDisk",
     "SceneSkippedWarning",
     "plot_time_series",
     "plot_time_series_by_chunk",
@@ -124,6 +126,36 @@ def _validate_plots(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if len(dup):
         raise PlotGeometryError(f"plot_id values must be unique; duplicated: {list(dup.unique()[:5])}")
     return plots
+
+
+class PlotsOnDisk(Protocol):
+    """Plots written to files that a task reads itself (``mrv_service.run.plot_parts.PlotParts``):
+    the process that builds the tasks holds none of them."""
+
+    def __len__(self) -> int: ...
+
+    @property
+    def total_bounds(self) -> tuple[float, float, float, float]:
+        """lon/lat bounds of the outlines [degree]."""
+        ...
+
+    def whole(self) -> gpd.GeoDataFrame:
+        """``plot_id`` and ``geometry`` of every plot, in plot order."""
+        ...
+
+
+def _on_disk(plots: Any) -> bool:
+    return not isinstance(plots, gpd.GeoDataFrame) and all(
+        hasattr(plots, a) for a in ("total_bounds", "whole", "__len__")
+    )
+
+
+def _read_plots(plots: PlotsOnDisk) -> gpd.GeoDataFrame:
+    return _validate_plots(plots.whole()[["plot_id", "geometry"]])
+
+
+def _outlines_4326(plots: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    return plots.geometry.to_crs(4326)
 
 
 def _report_progress(progress, total: int) -> None:
@@ -298,12 +330,20 @@ def plot_time_series_by_chunk(
     ``directory``, split at the plot positions ``starts``, and return none of them; each chunk's
     series is then :func:`geodata.scene_files.assemble_chunk` (a task of its own).
 
+    ``plots``: a GeoDataFrame, or plots written to files (:class:`PlotsOnDisk`): then the caller
+    never holds them; the task that selects each tile's plots reads them (on a worker of
+    ``dask_client``), and the search uses their bounds.
+
     The parameters, the warnings about skipped scenes and offsets and the errors are those of
     :func:`plot_time_series`; the plots not covered by any scene are reported by the chunks
     (:attr:`geodata.scene_files.ChunkSeries.not_covered`). The chunks' series, concatenated, are
     identical to the :func:`plot_time_series` result (its plot-date counts in ``attrs`` being the
     sums over the chunks).
     """
+    if not isinstance(plots, gpd.GeoDataFrame) and not _on_disk(plots):
+        raise PlotGeometryError(
+            f"plots must be a geopandas.GeoDataFrame or plots a task reads (PlotsOnDisk), got {type(plots).__name__}"
+        )
     files = SceneFiles(Path(directory), tuple(int(s) for s in starts), len(plots))
     if not files.starts or files.starts[0] != 0 or list(files.starts) != sorted(set(files.starts)):
         raise ImageryRequestError(f"chunk starts must be ascending and begin at 0, got {list(starts)[:5]}")
@@ -400,8 +440,12 @@ def _scene_results(
 ) -> _Scenes:
     """Search, run the tile and scene tasks, check that some scene gives data and warn about the
     skipped ones. ``files``: the scene tasks write their statistics by plot chunk there and
-    return results without them (:mod:`geodata.scene_files`)."""
-    plots = _validate_plots(plots)
+    return results without them (:mod:`geodata.scene_files`). ``plots`` on disk
+    (:class:`PlotsOnDisk`) are read by a task: the returned ``plots`` is then None and
+    ``plots_4326`` their bounding box."""
+    on_disk = files is not None and _on_disk(plots)
+    if not on_disk:
+        plots = _validate_plots(plots)
     bands = tuple(bands)
     indices = tuple(indices)
     for i in indices:
@@ -413,8 +457,16 @@ def _scene_results(
             f"min_valid_fraction={min_valid_fraction!r} must be within [0, 1] "
             f"(default {DEFAULT_MIN_VALID_FRACTION})"
         )
-    plots_4326 = plots.geometry.to_crs(4326)
-    bbox = tuple(float(v) for v in plots_4326.total_bounds)
+    if on_disk:
+        bbox = tuple(float(v) for v in plots.total_bounds)
+        plots_4326 = gpd.GeoSeries([shapely.box(*bbox)], crs="EPSG:4326")
+        tile_plots = dask.delayed(_read_plots, pure=False)(plots, dask_key_name="plots-read")
+        tile_4326 = dask.delayed(_outlines_4326, pure=False)(tile_plots, dask_key_name="plots-4326")
+        plots = None
+    else:
+        plots_4326 = plots.geometry.to_crs(4326)
+        bbox = tuple(float(v) for v in plots_4326.total_bounds)
+        tile_plots, tile_4326 = plots, plots_4326
     items, summary = search_with_summary(
         catalog_or_url,
         collections=collections,
@@ -447,7 +499,7 @@ def _scene_results(
     setups = []
     for gi, g in enumerate(groups):
         setup = dask.delayed(_tile_setup, pure=False)(
-            g, plots, plots_4326, needed, dask_key_name=f"tile-setup-{gi}"
+            g, tile_plots, tile_4326, needed, dask_key_name=f"tile-setup-{gi}"
         )
         setups.append(setup)
         for ii, it in enumerate(g.items):

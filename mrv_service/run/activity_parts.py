@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mrv_service.store.reads import ACTIVITY_COLUMNS, RowsDigest, activities_frame
@@ -74,25 +75,38 @@ def chunk_slices(n_plots: int, size: int) -> list[slice]:
 
 def write_activity_parts(
     batches: Iterable[Sequence[Any]],
-    chunk_of: Mapping[str, int],
+    chunk_ids: Callable[[int], Sequence[str]],
     slices: Sequence[slice],
     directory: Path,
     digest: RowsDigest,
 ) -> ActivityParts:
     """Write the rows of ``batches`` (store rows, plot id first) into part files per chunk.
 
-    ``chunk_of``: plot id -> chunk; rows of other plots are not kept (none are expected: the
-    rows are the project's). ``digest`` is updated with every row, in order.
+    ``chunk_ids(i)``: the plot ids of chunk ``i``, in the order of the rows' plots (both come
+    from the store sorted by plot id, :mod:`mrv_service.store.reads`): each row's chunk is found
+    by walking the chunks' ids along the rows, one chunk's ids held at a time (a
+    :class:`~mrv_service.run.plot_parts.PlotParts`' :meth:`~mrv_service.run.plot_parts.PlotParts.ids`).
+    ``digest`` is updated with every row, in order.
+
+    Raises
+    ------
+    ValueError
+        A row of a plot not in the chunks' ids, or out of their order.
     """
     directory.mkdir(parents=True, exist_ok=True)
     parts: list[list[str]] = [[] for _ in slices]
     columns: dict[str, None] = {}
     held: list[Sequence[Any]] = []
+    walk = _ChunkWalk(chunk_ids, len(slices))
 
     def flush() -> None:
         frame = activities_frame(held)
-        where = frame["plot_id"].astype(str).map(chunk_of)
-        for i, sub in frame[where.notna()].groupby(where[where.notna()].astype(int), sort=True):
+        ids = frame["plot_id"].astype(str).to_numpy()
+        code = np.empty(len(ids), dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        for a, b in zip(starts, [*starts[1:], len(ids)], strict=True):
+            code[a:b] = walk.chunk_of(ids[a])
+        for i, sub in frame.groupby(code, sort=True):
             name = f"{i:05d}-{len(parts[i]):05d}.pkl"
             tmp = directory / f".{name}.{os.getpid()}"
             sub.reset_index(drop=True).to_pickle(tmp, compression=None)
@@ -114,3 +128,28 @@ def write_activity_parts(
     if not columns:  # no record at all
         columns = dict.fromkeys(ACTIVITY_COLUMNS)
     return ActivityParts(directory, tuple(slices), tuple(tuple(p) for p in parts), tuple(columns))
+
+
+class _ChunkWalk:
+    """The chunk of each plot id met in plot order, walking the chunks' ids forward."""
+
+    def __init__(self, chunk_ids: Callable[[int], Sequence[str]], n_chunks: int):
+        self._ids_of = chunk_ids
+        self._n = n_chunks
+        self._k = 0
+        self._j = 0
+        self._ids = list(chunk_ids(0)) if n_chunks else []
+
+    def chunk_of(self, plot_id: str) -> int:
+        while self._k < self._n:
+            if self._j < len(self._ids) and self._ids[self._j] == plot_id:
+                return self._k
+            self._j += 1
+            if self._j >= len(self._ids):
+                self._k += 1
+                self._j = 0
+                self._ids = list(self._ids_of(self._k)) if self._k < self._n else []
+        raise ValueError(
+            f"activity record of plot {plot_id!r}: the plot is not among the run's plots, or the "
+            "records are not sorted by plot id as the plots are"
+        )

@@ -80,7 +80,7 @@ class VerificationTask:
 
 def verification_task(task: VerificationTask) -> VerificationCounts:
     """Flags and verdicts of the chunk's plot-seasons, written as CSV; returns the counts."""
-    inputs = task.inputs.with_activities()
+    inputs = task.inputs.with_tables()
     ids = inputs.plots["plot_id"].astype(str).tolist()
     with xr.open_dataset(task.files.features) as ds:
         features = ds.sel(plot=ids).load()
@@ -110,7 +110,7 @@ def models_task(task: ModelsTask) -> tuple[ModelsPartials, AccountingChunk]:
     verdicts = None
     if task.verdicts is not None:
         verdicts = pd.read_csv(task.verdicts, dtype={"plot_id": str}, float_precision="round_trip")
-    inputs = task.inputs.with_activities()
+    inputs = task.inputs.with_tables()
     chunk = models_chunk(inputs, seed=task.seed, verdicts=verdicts, soc_project_mean=task.soc_project_mean)
     ids = chunk.per_plot["plot_id"].astype(str).tolist()
     crediting_month = int(inputs.project.settings["model.crediting_month"])

@@ -15,10 +15,10 @@ reduction, and their output files assembled chunk by chunk.
 4. The accounting's per-plot shares need the project's deduction and buffer: two cheap passes over
    the chunks' files, one chunk at a time, then the files are concatenated in chunk order.
 
-Nothing that grows with the number of plots is held here beyond the plots' table, the chunks'
-sums and one chunk's rows at a time: a chunk's activity records are read from the part files the
-run's snapshot wrote (:mod:`mrv_service.run.activity_parts`), its imagery series from the file its
-imagery task wrote (:mod:`mrv_service.run.imagery_chunks`).
+Nothing that grows with the number of plots is held here beyond the chunks' sums and one chunk's
+rows at a time: a chunk's plots and activity records are read from the part files the run's
+snapshot wrote (:mod:`mrv_service.run.plot_parts`, :mod:`mrv_service.run.activity_parts`), its
+imagery series from the file its imagery task wrote (:mod:`mrv_service.run.imagery_chunks`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ from mrv_service.run.cluster import ChunkPool
 from mrv_service.run.inputs import ProjectInputs
 from mrv_service.run.models_partials import combine
 from mrv_service.run.models_summary import models_summary
-from mrv_service.run.stages import assign_stations
+from mrv_service.run.stages import used_stations
 from mrv_service.run.verification_stage import DetectorSet, verification_summary
 
 __all__ = ["ChunkPlan", "ModelsRun", "chunk_slices", "run_models", "run_verification"]
@@ -64,32 +64,38 @@ Progress = Callable[[int], Any] | None
 
 
 class ChunkPlan:
-    """The chunks of a project's plots (consecutive in ``inputs.plots`` order) and the inputs of
-    each: its plots and their activity records, soil layers and reviews; the weather whole (a
-    station serves plots of many chunks). The rows of each chunk are found once, in one pass
-    over each table."""
+    """The chunks of a project's plots (consecutive in plot-id order) and the inputs of each: its
+    plots and their activity records (left in their part files when the run wrote them by chunk,
+    :attr:`ProjectInputs.plot_parts`), soil layers and reviews; the weather whole (a station
+    serves plots of many chunks). The soil layers and reviews of each chunk are found in one pass
+    over the plots, one chunk at a time."""
 
     def __init__(self, inputs: ProjectInputs, size: int):
         self.inputs = inputs
-        self.parts = chunk_slices(len(inputs.plots), size)
-        ids = inputs.plots["plot_id"].astype(str).to_numpy()
-        code = np.empty(len(ids), dtype=np.int64)
-        for i, part in enumerate(self.parts):
-            code[part] = i
-        chunk_of = pd.Series(code, index=ids)
-
-        def codes(df: pd.DataFrame) -> np.ndarray:
-            if not len(df):
-                return np.empty(0)
-            return chunk_of.reindex(df["plot_id"].astype(str).to_numpy()).to_numpy(float)
-
-        self._codes = {"soil_layers": codes(inputs.soil_layers), "reviews": codes(inputs.reviews)}
+        self.parts = chunk_slices(inputs.n_plots, size)
+        for name, written in (("plots", inputs.plot_parts), ("activity records", inputs.activity_parts)):
+            if written is not None and [(p.start, p.stop) for p in written.slices] != [
+                (p.start, p.stop) for p in self.parts
+            ]:
+                raise ValueError(f"the {name} were written by other chunks than the run's")
+        tables = {"soil_layers": inputs.soil_layers, "reviews": inputs.reviews}
         if inputs.activity_parts is None:
-            self._codes["activities"] = codes(inputs.activities)
-        elif [(p.start, p.stop) for p in inputs.activity_parts.slices] != [
-            (p.start, p.stop) for p in self.parts
-        ]:
-            raise ValueError("the activity records were written by other chunks than the run's")
+            tables["activities"] = inputs.activities
+        self._codes = {name: np.full(len(df), -1, dtype=np.int64) for name, df in tables.items()}
+        for i, ids in enumerate(self.chunk_ids()):
+            for name, df in tables.items():
+                if len(df):
+                    self._codes[name][df["plot_id"].astype(str).isin(ids).to_numpy()] = i
+
+    def chunk_ids(self) -> Iterator[list[str]]:
+        """Each chunk's plot ids, one chunk at a time."""
+        if self.inputs.plot_parts is not None:
+            for i in range(len(self.parts)):
+                yield self.inputs.plot_parts.ids(i)
+            return
+        ids = self.inputs.plots["plot_id"].astype(str).to_numpy()
+        for part in self.parts:
+            yield list(ids[part])
 
     def __len__(self) -> int:
         return len(self.parts)
@@ -97,22 +103,26 @@ class ChunkPlan:
     def size(self, i: int) -> int:
         return self.parts[i].stop - self.parts[i].start
 
+    def ids(self, i: int) -> list[str]:
+        """Chunk ``i``'s plot ids."""
+        if self.inputs.plot_parts is not None:
+            return self.inputs.plot_parts.ids(i)
+        return self.inputs.plots["plot_id"].astype(str).iloc[self.parts[i]].tolist()
+
     def inputs_of(self, i: int) -> ProjectInputs:
-        """The inputs of chunk ``i``; its activity records, when they were written by chunk, are
-        left in their part files for the task to read (:meth:`ProjectInputs.with_activities`)."""
-        tables = {
-            name: getattr(self.inputs, name)[codes == i] if len(codes) else getattr(self.inputs, name)
-            for name, codes in self._codes.items()
-        }
-        parts = self.inputs.activity_parts
-        if parts is not None:  # the task reads its records itself (ProjectInputs.with_activities)
+        """The inputs of chunk ``i``; its plots and activity records, when they were written by
+        chunk, are left in their part files for the task to read (:meth:`ProjectInputs.with_tables`)."""
+        tables = {name: getattr(self.inputs, name)[codes == i] for name, codes in self._codes.items()}
+        acts, plots = self.inputs.activity_parts, self.inputs.plot_parts
+        if acts is not None:
             tables["activities"] = None
         return dataclasses.replace(
             self.inputs,
-            plots=self.inputs.plots.iloc[self.parts[i]],
+            plots=self.inputs.plots.iloc[self.parts[i]] if plots is None else None,
+            plot_parts=None if plots is None else plots.only(i),
             uploads=[],
             store_summary={},
-            activity_parts=None if parts is None else parts.only(i),
+            activity_parts=None if acts is None else acts.only(i),
             **tables,
         )
 
@@ -189,7 +199,7 @@ def run_models(
     plan = ChunkPlan(inputs, chunk_plots)
     files = [ChunkFiles(work / f"{i:05d}") for i in range(len(plan))]
     if verdicts is not None and not all(f.verdicts.is_file() for f in files):
-        _split_verdicts(inputs, plan.parts, files, verdicts)
+        _split_verdicts(plan, files, verdicts)
     soc_mean = sampled_mean_stock(inputs.soil_layers, float(s["model.depth_cm"]))
     zone = _climate_zone(inputs)
     refused = set(claims.loc[claims["refused"], "plot_id"].astype(str)) if len(claims) else set()
@@ -202,7 +212,7 @@ def run_models(
             seed=seed,
             verdicts=files[i].verdicts if verdicts is not None else None,
             soc_project_mean=soc_mean,
-            refused=sorted(set(sub.plots["plot_id"].astype(str)) & refused),
+            refused=sorted(set(plan.ids(i)) & refused) if refused else [],
             climate_zone=zone,
         )
 
@@ -255,7 +265,7 @@ def _advance(progress: Progress, plan: ChunkPlan) -> Callable[[int], Any] | None
 def _climate_zone(inputs: ProjectInputs) -> str:
     """The IPCC climate zone of the stations the plots use (one name, or ``{station: zone}`` as
     text when they differ): it chooses the wet or dry emission factors."""
-    stations = sorted(set(assign_stations(inputs)["station_id"]))
+    stations = used_stations(inputs)
     months = inputs.weather_months
     zones = {sid: climate_zone_of(monthly_forcing(months[months["station_id"] == sid])) for sid in stations}
     return (
@@ -263,21 +273,19 @@ def _climate_zone(inputs: ProjectInputs) -> str:
     )
 
 
-def _split_verdicts(
-    inputs: ProjectInputs, parts: list[slice], files: list[ChunkFiles], verdicts: Path
-) -> None:
-    """Split a carried-over ``practice_verdicts.csv`` into the chunks' files (read in blocks)."""
-    ids = inputs.plots["plot_id"].astype(str).to_numpy()
-    chunk_of = {pid: i for i, p in enumerate(parts) for pid in ids[p]}
+def _split_verdicts(plan: ChunkPlan, files: list[ChunkFiles], verdicts: Path) -> None:
+    """Split a carried-over ``practice_verdicts.csv`` into the chunks' files (read in blocks, the
+    chunks' plot ids one chunk at a time)."""
     for f in files:
         f.directory.mkdir(parents=True, exist_ok=True)
     header = verdicts.open(encoding="utf-8").readline()
     for f in files:
         f.verdicts.write_text(header, encoding="utf-8")
     for block in pd.read_csv(verdicts, dtype=str, keep_default_na=False, chunksize=200_000):
-        where = block["plot_id"].map(chunk_of)
-        for i, rows in block[where.notna()].groupby(where[where.notna()].astype(int)):
-            rows.to_csv(files[i].verdicts, mode="a", header=False, index=False)
+        for i, ids in enumerate(plan.chunk_ids()):
+            rows = block[block["plot_id"].isin(ids)]
+            if len(rows):
+                rows.to_csv(files[i].verdicts, mode="a", header=False, index=False)
 
 
 def _split_features(features: Path, plan: ChunkPlan, files: list[ChunkFiles]) -> None:
@@ -285,9 +293,9 @@ def _split_features(features: Path, plan: ChunkPlan, files: list[ChunkFiles]) ->
     once (opening it decodes whole variables: some seconds at 100,000 plots, for every task
     that opened it)."""
     with xr.open_dataset(features) as ds:
-        ids = plan.inputs.plots["plot_id"].astype(str).to_numpy()
-        in_order = len(ds["plot"]) == len(ids) and bool((ds["plot"].values.astype(str) == ids).all())
-        for f, part in zip(files, plan.parts, strict=True):
-            sub = ds.isel(plot=part) if in_order else ds.sel(plot=list(ids[part]))
+        plots = ds["plot"].values.astype(str)
+        for f, part, ids in zip(files, plan.parts, plan.chunk_ids(), strict=True):
+            in_order = len(plots) == plan.inputs.n_plots and bool((plots[part] == ids).all())
+            sub = ds.isel(plot=part) if in_order else ds.sel(plot=ids)
             f.directory.mkdir(parents=True, exist_ok=True)
             sub.load().to_netcdf(f.features)

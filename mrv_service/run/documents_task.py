@@ -1,7 +1,8 @@
 """The documents step of ``mrv run`` as a task on the run's cluster.
 
 The CCER documents list every plot (``pdd.json``'s plot register, the maps' points) and read
-every plot's results: on a cluster they are built by a worker, so the run's own process holds
+every plot's results: on a cluster they are built by a worker, which reads the plots from the
+files the run wrote them to (:mod:`mrv_service.run.plot_parts`), so the run's own process holds
 none of it (``docs/SCALE.md``). Without a cluster they are built in the run's process, as every
 other task is.
 
@@ -63,7 +64,7 @@ def documents_task(task: DocumentsTask) -> DocumentsResult:
     logger = logging.getLogger(LOGGER)
     logger.addHandler(handler)
     try:
-        written = write_run_documents(task.out, task.inputs, task.summary, id_salt=task.id_salt)
+        written = write_run_documents(task.out, task.inputs.with_plots(), task.summary, id_salt=task.id_salt)
     finally:
         logger.removeHandler(handler)
     return DocumentsResult(written, handler.records, os.getpid())
@@ -76,7 +77,7 @@ def run_documents(
     the files written, relative to ``out``."""
     task = DocumentsTask(Path(out), inputs, summary, id_salt)
     if pool.client is None:
-        return write_run_documents(task.out, inputs, summary, id_salt=id_salt)
+        return write_run_documents(task.out, inputs.with_plots(), summary, id_salt=id_salt)
     [result] = pool.map(documents_task, lambda _i: task, 1, name="documents")
     if result.pid != os.getpid():
         logger = logging.getLogger(LOGGER)

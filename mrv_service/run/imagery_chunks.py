@@ -1,5 +1,6 @@
 """The imagery stage of ``mrv run`` by plot chunk, with nothing per plot gathered in the run's
-process.
+process: the plots, when the run wrote them by chunk (:mod:`mrv_service.run.plot_parts`), are read
+by the tasks (the tiles' plot selection reads them all, a chunk's task its own).
 
 1. The scene tasks (one per scene, on the run's Dask cluster or local threads) write each scene's
    plot statistics into the work directory, split by the run's plot chunks
@@ -38,6 +39,7 @@ from mrv_service.run.chunk_tasks import ChunkFiles
 from mrv_service.run.cluster import ChunkPool, atomic_write
 from mrv_service.run.imagery_summary import ImageryCounts, imagery_counts, imagery_summary
 from mrv_service.run.inputs import ProjectInputs
+from mrv_service.run.plot_parts import PlotParts
 from mrv_service.run.stages import imagery_search, search_options
 
 __all__ = ["ImageryRun", "ImageryTask", "imagery_task", "run_imagery"]
@@ -50,9 +52,8 @@ class ImageryTask:
     files: ChunkFiles
     series: ChunkedSeries
     chunk: int
-    plot_ids: np.ndarray
-    plots_4326: gpd.GeoSeries
-    """The chunk's plot outlines [EPSG:4326], in plot order."""
+    plots: gpd.GeoDataFrame | PlotParts
+    """The chunk's plots (plot_id, geometry), in plot order, or their part file."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,13 +68,16 @@ class ChunkImagery:
 
 def imagery_task(task: ImageryTask) -> ChunkImagery:
     """The chunk's series from the scene files, written to ``task.files.features``."""
-    chunk = assemble_chunk(task.series, task.chunk, task.plot_ids, task.plots_4326)
+    plots = task.plots.whole() if isinstance(task.plots, PlotParts) else task.plots
+    ids = plots["plot_id"].astype(str).to_numpy()
+    outlines = plots.geometry.to_crs(4326)
+    chunk = assemble_chunk(task.series, task.chunk, ids, outlines)
     atomic_write(task.files.features, lambda p: chunk.features.to_netcdf(p))
     far = chunk.not_covered
     return ChunkImagery(
         imagery_counts(chunk.features),
-        tuple(str(i) for i in np.asarray(task.plot_ids)[far]),
-        tuple(float(v) for v in task.plots_4326.iloc[far].total_bounds) if len(far) else None,
+        tuple(str(i) for i in ids[far]),
+        tuple(float(v) for v in outlines.iloc[far].total_bounds) if len(far) else None,
     )
 
 
@@ -104,7 +108,8 @@ def run_imagery(
 
     t0 = time.perf_counter()
     search = imagery_search(inputs.project, default_source)
-    plots = inputs.plots[["plot_id", "geometry"]]
+    on_disk = inputs.plot_parts
+    plots = inputs.plots[["plot_id", "geometry"]] if on_disk is None else on_disk
     scenes_dir = work / "scenes"
     series = plot_time_series_by_chunk(
         search["source"],
@@ -117,12 +122,15 @@ def run_imagery(
         progress=progress,
     )
     t1 = time.perf_counter()
-    ids = plots["plot_id"].astype(str).to_numpy()
-    outlines = plots.geometry.to_crs(4326)
     files = [ChunkFiles(work / f"{i:05d}") for i in range(len(parts))]
+    if on_disk is not None and [(p.start, p.stop) for p in on_disk.slices] != [
+        (p.start, p.stop) for p in parts
+    ]:
+        raise ValueError("the plots were written by other chunks than the run's")
 
     def task(i: int) -> ImageryTask:
-        return ImageryTask(files[i], series, i, ids[parts[i]], outlines.iloc[parts[i]])
+        chunk = plots.iloc[parts[i]] if on_disk is None else on_disk.only(i)
+        return ImageryTask(files[i], series, i, chunk)
 
     done = None if progress is None else (lambda _i: progress(0))
     chunks: list[ChunkImagery] = pool.map(imagery_task, task, len(parts), name="imagery", done=done)

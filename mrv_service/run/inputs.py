@@ -18,7 +18,8 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mrv_service.project_settings import effective_settings
-from mrv_service.run.activity_parts import ActivityParts, chunk_slices, write_activity_parts
+from mrv_service.run.activity_parts import ActivityParts, write_activity_parts
+from mrv_service.run.plot_parts import PlotParts, write_plot_parts
 from mrv_service.store.locks import lock_project
 from mrv_service.store.projects import project_summary
 from mrv_service.store.reads import (
@@ -29,6 +30,7 @@ from mrv_service.store.reads import (
     load_uploads,
     rows_digest,
     stream_activities,
+    stream_plots,
 )
 from mrv_service.store.reviews import project_reviews
 from mrv_service.store.weather import load_weather
@@ -63,8 +65,9 @@ class ProjectInputs:
     """The store rows a run uses, as tables in canonical units."""
 
     project: ProjectInfo
-    plots: gpd.GeoDataFrame
-    """plot_id, farmer_id, village, area_ha [ha], geometry (EPSG:4326), sorted by plot_id."""
+    plots: gpd.GeoDataFrame | None
+    """plot_id, farmer_id, village, area_ha [ha], geometry (EPSG:4326), sorted by plot_id; None
+    when they were written by chunk (:attr:`plot_parts`)."""
     activities: pd.DataFrame | None
     """Canonical activity records (DATA_FORMATS.md section 2); None when they were written by
     chunk (:attr:`activity_parts`)."""
@@ -87,54 +90,86 @@ class ProjectInputs:
     """Reviewers' standing decisions (:func:`mrv_service.store.reviews.project_reviews`)."""
     activity_parts: ActivityParts | None = None
     """The activity records written by plot chunk (then ``activities`` is None), or None."""
+    plot_parts: PlotParts | None = None
+    """The plots written by chunk (then ``plots`` is None), or None."""
 
-    def with_activities(self) -> ProjectInputs:
-        """These inputs with their activity records as one table: a chunk's task reads its own
-        part files (:meth:`~mrv_service.run.activity_parts.ActivityParts.only`) with this."""
-        if self.activity_parts is None:
+    @property
+    def n_plots(self) -> int:
+        return len(self.plots) if self.plot_parts is None else len(self.plot_parts)
+
+    def with_plots(self) -> ProjectInputs:
+        """These inputs with their plots as one table (read from :attr:`plot_parts`)."""
+        if self.plot_parts is None:
             return self
-        if len(self.activity_parts.slices) != 1:
+        return dataclasses.replace(self, plots=self.plot_parts.whole(), plot_parts=None)
+
+    def with_tables(self) -> ProjectInputs:
+        """These inputs with their plots and activity records as tables: a chunk's task reads its
+        own part files (:meth:`~mrv_service.run.activity_parts.ActivityParts.only`,
+        :meth:`~mrv_service.run.plot_parts.PlotParts.only`) with this."""
+        inputs = self.with_plots()
+        if inputs.activity_parts is None:
+            return inputs
+        if len(inputs.activity_parts.slices) != 1:
             raise ValueError("the activity records of several chunks are not read into one table")
-        return dataclasses.replace(self, activities=self.activity_parts.chunk(0), activity_parts=None)
+        return dataclasses.replace(inputs, activities=inputs.activity_parts.chunk(0), activity_parts=None)
+
+    def plot_frames(self) -> Iterator[gpd.GeoDataFrame]:
+        """The plots chunk by chunk (:attr:`plot_parts`), or all at once: a pass over every plot
+        that holds one chunk at a time."""
+        if self.plot_parts is None:
+            yield self.plots
+        else:
+            yield from self.plot_parts.frames()
 
     def activity_frames(self) -> Iterator[tuple[list[str], pd.DataFrame]]:
         """(plot ids, their activity records) of every chunk of :attr:`activity_parts`, or of all
         the plots at once: what a project-wide figure from the records adds up over."""
-        ids = self.plots["plot_id"].astype(str).to_numpy()
         if self.activity_parts is None:
-            yield list(ids), self.activities
+            ids = [str(i) for f in self.plot_frames() for i in f["plot_id"]]
+            yield ids, self.activities
             return
+        if self.plot_parts is not None:
+            for i in range(len(self.activity_parts.slices)):
+                yield self.plot_parts.ids(i), self.activity_parts.chunk(i)
+            return
+        ids = self.plots["plot_id"].astype(str).to_numpy()
         for i, part in enumerate(self.activity_parts.slices):
             yield list(ids[part]), self.activity_parts.chunk(i)
 
 
 def load_project_inputs(
-    session: Session, project_name: str, *, activities_by_chunk: tuple[Path, int] | None = None
+    session: Session, project_name: str, *, by_chunk: tuple[Path, int] | None = None
 ) -> ProjectInputs:
     """Read a project's inputs in one transaction holding the project lock.
 
-    ``activities_by_chunk``: (directory, plots per chunk): the activity records are streamed into
-    part files by chunk of the plots (in plot order, :mod:`mrv_service.run.activity_parts`)
-    instead of held as one table; ``activities`` is then None and :attr:`ProjectInputs.activity_frames`
-    gives them chunk by chunk.
+    ``by_chunk``: (directory, plots per chunk): the plots and their activity records are streamed
+    into part files by chunk of the plots (in plot order, :mod:`mrv_service.run.plot_parts`,
+    :mod:`mrv_service.run.activity_parts`) instead of held as tables; ``plots`` and
+    ``activities`` are then None, :attr:`ProjectInputs.plot_frames` and
+    :attr:`ProjectInputs.activity_frames` give them chunk by chunk.
 
     The session's transaction is ended (rolled back: nothing was written) before returning, which
     releases the lock.
     """
     project = lock_project(session, project_name)
-    parts = None
+    parts = plot_parts = None
     try:
-        plots, d_plots = load_plots(session, project)
-        if activities_by_chunk is None:
+        if by_chunk is None:
+            plots, d_plots = load_plots(session, project)
             activities, d_acts = load_activities(session, project)
         else:
-            directory, size = activities_by_chunk
-            slices = chunk_slices(len(plots), size)
-            ids = plots["plot_id"].astype(str).to_numpy()
-            chunk_of = {pid: i for i, part in enumerate(slices) for pid in ids[part]}
+            directory, size = by_chunk
+            digest = RowsDigest()
+            plot_parts = write_plot_parts(stream_plots(session, project), size, directory / "plots", digest)
+            plots, d_plots = None, digest.result()
             digest = RowsDigest()
             parts = write_activity_parts(
-                stream_activities(session, project), chunk_of, slices, directory, digest
+                stream_activities(session, project),
+                plot_parts.ids,
+                plot_parts.slices,
+                directory / "activities",
+                digest,
             )
             activities, d_acts = None, digest.result()
         soil, d_soil = load_soil_layers(session, project)
@@ -182,4 +217,5 @@ def load_project_inputs(
         store_summary=summary,
         reviews=reviews,
         activity_parts=parts,
+        plot_parts=plot_parts,
     )

@@ -344,21 +344,19 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
         work = tmp / ".chunks"  # the chunks' files, removed before publishing
         with session_scope(engine) as session:
             set_stage(session, run, "inputs")
-            inputs = load_project_inputs(
-                session, project_name, activities_by_chunk=(work / "activities", env.chunk_plots)
-            )
+            inputs = load_project_inputs(session, project_name, by_chunk=(work, env.chunk_plots))
             detectors = load_detector_set(session, project_name, env.data_dir)
         detector_hashes = {p: r["training_sha256"] for p, r in detectors.records.items()}
         timings["inputs"] = time.perf_counter() - t
         log.info(
             "inputs: %d plots, %d activity records, %d soil layers, %d weather months",
-            len(inputs.plots),
+            inputs.n_plots,
             inputs.digests["activity_records"]["rows"],
             len(inputs.soil_layers),
             len(inputs.weather_months),
         )
         checkpoint()
-        if inputs.plots.empty:
+        if inputs.n_plots == 0:
             raise RunNotReadyError(
                 f"project {project_name!r} has no plots; upload them with `mrv ingest plots {project_name} FILE`"
             )
@@ -417,7 +415,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                             work,
                             tmp,
                             pool,
-                            chunk_slices(len(inputs.plots), env.chunk_plots),
+                            chunk_slices(inputs.n_plots, env.chunk_plots),
                             default_source=env.stac_url,
                             headers=env.stac_headers(),
                             progress=advance("imagery"),
@@ -427,7 +425,7 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                         s = imagery.summary
                         say(
                             f"imagery     {s['scenes']} scenes, {s['usable_plot_dates']} of {s['plot_dates']} plot-dates "
-                            f"usable (cloud-masked), {s['plots_with_usable_dates']} of {len(inputs.plots)} plots with usable dates"
+                            f"usable (cloud-masked), {s['plots_with_usable_dates']} of {inputs.n_plots} plots with usable dates"
                         )
                     elif spec.name == "verification":
                         if not (tmp / "plot_features.nc").is_file():

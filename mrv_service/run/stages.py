@@ -35,6 +35,7 @@ __all__ = [
     "model_periods",
     "assign_stations",
     "check_models_ready",
+    "used_stations",
 ]
 
 log = logging.getLogger(__name__)
@@ -196,9 +197,29 @@ def assign_stations(inputs: ProjectInputs) -> pd.DataFrame:
         No weather, several stations without locations, or plots beyond
         ``weather.max_station_distance_km``.
     """
+    table = _nearest_stations(inputs, inputs.with_plots().plots)
+    _check_distances(inputs, [table])
+    return table.drop(columns="_km")
+
+
+def used_stations(inputs: ProjectInputs) -> list[str]:
+    """The weather stations the plots use (:func:`assign_stations`), sorted, with the plots read
+    one chunk at a time (:meth:`ProjectInputs.plot_frames`); raises as it does."""
+    used: set[str] = set()
+    far: list[pd.DataFrame] = []
+    limit = float(inputs.project.settings["weather.max_station_distance_km"])
+    for plots in inputs.plot_frames():
+        table = _nearest_stations(inputs, plots)
+        used |= set(table["station_id"])
+        far.append(table[table["_km"] > limit])
+    _check_distances(inputs, far)
+    return sorted(used)
+
+
+def _nearest_stations(inputs: ProjectInputs, plots: pd.DataFrame) -> pd.DataFrame:
     st = inputs.weather_stations
     name = inputs.project.name
-    ids = inputs.plots["plot_id"].astype(str).to_numpy()
+    ids = plots["plot_id"].astype(str).to_numpy()
     if st.empty:
         raise RunNotReadyError(
             f"project {name!r} has no weather; upload monthly weather with `mrv ingest weather {name} FILE` "
@@ -207,7 +228,7 @@ def assign_stations(inputs: ProjectInputs) -> pd.DataFrame:
     if len(st) == 1 and st[["lon", "lat"]].isna().any(axis=None):
         # project-wide weather without a location: every plot uses it
         return pd.DataFrame(
-            {"station_id": st["station_id"].iloc[0], "distance_km": np.nan},
+            {"station_id": st["station_id"].iloc[0], "distance_km": np.nan, "_km": np.nan},
             index=pd.Index(ids, name="plot_id"),
         )
     located = st.dropna(subset=["lon", "lat"])
@@ -217,22 +238,28 @@ def assign_stations(inputs: ProjectInputs) -> pd.DataFrame:
             f"project {name!r} has {len(st)} weather stations but {missing} have no location, so plots "
             "cannot be assigned to their nearest station; upload the stations' lon/lat (经度/纬度)"
         )
-    cen = inputs.plots.geometry.representative_point()
+    cen = plots.geometry.representative_point()
     idx, dist = nearest_station(
         cen.x.to_numpy(), cen.y.to_numpy(), located["lon"].to_numpy(), located["lat"].to_numpy()
     )
-    limit = float(inputs.project.settings["weather.max_station_distance_km"])
-    far = dist > limit
-    if far.any():
-        raise RunNotReadyError(
-            f"{int(far.sum())} plot(s) lie farther than {limit:g} km from every weather station "
-            f"(first: {list(ids[far][:5])}, {dist[far].max():.0f} km); upload a nearer station's weather, "
-            f"or raise the limit with `mrv project set {name} weather.max_station_distance_km=KM`"
-        )
     return pd.DataFrame(
-        {"station_id": located["station_id"].to_numpy()[idx], "distance_km": np.round(dist, 2)},
+        {"station_id": located["station_id"].to_numpy()[idx], "distance_km": np.round(dist, 2), "_km": dist},
         index=pd.Index(ids, name="plot_id"),
     )
+
+
+def _check_distances(inputs: ProjectInputs, tables: list[pd.DataFrame]) -> None:
+    """Refuse plots farther than ``weather.max_station_distance_km`` from every station
+    (``tables``: the plots' stations, all plots or only the far ones, in plot order)."""
+    name = inputs.project.name
+    limit = float(inputs.project.settings["weather.max_station_distance_km"])
+    far = pd.concat([t[t["_km"] > limit] for t in tables])
+    if len(far):
+        raise RunNotReadyError(
+            f"{len(far)} plot(s) lie farther than {limit:g} km from every weather station "
+            f"(first: {list(far.index[:5])}, {far['_km'].max():.0f} km); upload a nearer station's weather, "
+            f"or raise the limit with `mrv project set {name} weather.max_station_distance_km=KM`"
+        )
 
 
 def check_models_ready(inputs: ProjectInputs) -> None:
@@ -244,10 +271,9 @@ def check_models_ready(inputs: ProjectInputs) -> None:
         Naming each station's missing months and the months the run needs.
     """
     periods = model_periods(inputs.project)
-    stations = assign_stations(inputs)
     months = inputs.weather_months
     gaps = {}
-    for sid in sorted(set(stations["station_id"])):
+    for sid in used_stations(inputs):
         have = months.loc[months["station_id"] == sid, "month"]
         miss = missing_months(have, periods.weather_start, periods.weather_end)
         if miss:

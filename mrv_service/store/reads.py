@@ -28,8 +28,12 @@ __all__ = [
     "load_plots",
     "load_soil_layers",
     "load_uploads",
+    "plot_digest_rows",
+    "plot_keys",
+    "plots_frame",
     "rows_digest",
     "stream_activities",
+    "stream_plots",
 ]
 
 
@@ -83,23 +87,67 @@ def load_plots(session: Session, project: Project) -> tuple[gpd.GeoDataFrame, di
     digest : dict
         :func:`rows_digest` of (plot_id, farmer_id, area_ha, geometry WKT).
     """
-    rows = session.execute(
+    rows = session.execute(_plots_query(project)).all()
+    return plots_frame(rows), rows_digest(plot_digest_rows(rows))
+
+
+def stream_plots(session: Session, project: Project, batch: int = 20_000) -> Iterator[Sequence[Any]]:
+    """The rows of :func:`load_plots` in batches of at most ``batch`` (a server-side cursor on
+    PostgreSQL), in the same order: build tables with :func:`plots_frame`, digest with
+    :class:`RowsDigest` over :func:`plot_digest_rows`."""
+    result = session.execute(_plots_query(project).execution_options(yield_per=batch))
+    yield from result.partitions()
+
+
+def _plots_query(project: Project):
+    return (
         select(Plot.external_id, Plot.area_ha, Plot.geometry_wkt, Farmer.external_id, Farmer.village)
         .join(Farmer, Plot.farmer_id == Farmer.id, isouter=True)
         .where(Plot.project_id == project.id)
         .order_by(Plot.external_id)
-    ).all()
-    plots = gpd.GeoDataFrame(
+    )
+
+
+def plot_digest_rows(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """What the plots' digest hashes of each store row: (plot_id, farmer_id, area_ha, WKT)."""
+    return ((r[0], r[3], r[1], r[2]) for r in rows)
+
+
+def plots_frame(rows: Sequence[Sequence[Any]]) -> gpd.GeoDataFrame:
+    """The plots' table (:func:`load_plots`) of plot rows as the store gives them."""
+    return gpd.GeoDataFrame(
         {
             "plot_id": [r[0] for r in rows],
             "farmer_id": [r[3] for r in rows],
             "village": [r[4] for r in rows],
             "area_ha": [float(r[1]) for r in rows],
         },
-        geometry=shapely.from_wkt([r[2] for r in rows]) if rows else [],
+        geometry=shapely.from_wkt([r[2] for r in rows]) if len(rows) else [],
         crs="EPSG:4326",
     )
-    return plots, rows_digest((r[0], r[3], r[1], r[2]) for r in rows)
+
+
+PLOT_KEYS_PER_QUERY = 5_000
+"""Plot ids looked up per query by :func:`plot_keys` (PostgreSQL takes at most 65,535 bound
+parameters in one statement)."""
+
+
+def plot_keys(session: Session, project_id: int, external_ids: Iterable[str]) -> dict[str, int]:
+    """The store keys of the named plots of a project (ids it does not have are left out),
+    through the (project, external id) unique index: a run's block of rows is matched to its
+    plots without reading every plot of the project."""
+    wanted = sorted({str(i) for i in external_ids})
+    keys: dict[str, int] = {}
+    for k in range(0, len(wanted), PLOT_KEYS_PER_QUERY):
+        part = wanted[k : k + PLOT_KEYS_PER_QUERY]
+        keys.update(
+            session.execute(
+                select(Plot.external_id, Plot.id).where(
+                    Plot.project_id == project_id, Plot.external_id.in_(part)
+                )
+            ).all()
+        )
+    return keys
 
 
 def load_activities(session: Session, project: Project) -> tuple[pd.DataFrame, dict[str, Any]]:

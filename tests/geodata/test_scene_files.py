@@ -34,8 +34,27 @@ def county(tmp_path_factory):
     return catalog, plots, whole
 
 
-def _chunked(catalog, plots, tmp_path, starts):
-    series = plot_time_series_by_chunk(catalog, plots, tmp_path / "scenes", starts, scheduler="sync")
+class _OnDisk:
+    """Plots in a file that the tile task reads (geodata.pipeline.PlotsOnDisk); counts its reads."""
+
+    def __init__(self, plots, path):
+        plots.to_pickle(path)
+        self.path, self.n, self.reads = path, len(plots), 0
+        self.total_bounds = tuple(float(v) for v in plots.geometry.to_crs(4326).total_bounds)
+
+    def __len__(self):
+        return self.n
+
+    def whole(self):
+        self.reads += 1
+        return pd.read_pickle(self.path)
+
+
+def _chunked(catalog, plots, tmp_path, starts, on_disk=False):
+    source = _OnDisk(plots, tmp_path / "plots.pkl") if on_disk else plots
+    series = plot_time_series_by_chunk(catalog, source, tmp_path / "scenes", starts, scheduler="sync")
+    if on_disk:
+        assert source.reads == 1  # read once, by the task, for every tile
     bounds = [*starts, len(plots)]
     parts, far = [], []
     p4326 = plots.geometry.to_crs(4326)
@@ -47,10 +66,19 @@ def _chunked(catalog, plots, tmp_path, starts):
     return series, parts, far
 
 
-@pytest.mark.parametrize("starts", [[0], [0, 5, 6, 17], [0, 1, 2, 3, 4, 8, 12, 16, 20, 24]])
-def test_the_chunks_concatenated_are_the_whole_series(county, tmp_path, starts):
+@pytest.mark.parametrize(
+    ("starts", "on_disk"),
+    [
+        ([0], False),
+        ([0, 5, 6, 17], False),
+        ([0, 5, 6, 17], True),
+        ([0, 1, 2, 3, 4, 8, 12, 16, 20, 24], False),
+    ],
+)
+def test_the_chunks_concatenated_are_the_whole_series(county, tmp_path, starts, on_disk):
+    """Also with the plots in a file the tasks read (the run's plots by chunk): same series."""
     catalog, plots, whole = county
-    series, parts, far = _chunked(catalog, plots, tmp_path, starts)
+    series, parts, far = _chunked(catalog, plots, tmp_path, starts, on_disk)
     assert far == ["ZZ-far"]
     joined = xr.concat(parts, dim="plot", data_vars="minimal", coords="minimal", combine_attrs="override")
     # the plot-date counts in attrs are sums over the chunks; every other attribute is the scenes'

@@ -37,10 +37,9 @@ def test_each_chunk_holds_the_whole_tables_rows_of_its_plots(tmp_path, monkeypat
     whole = activities_frame(rows)
     ids = [f"P{p}" for p in range(9)]
     slices = chunk_slices(len(ids), size)
-    chunk_of = {pid: i for i, s in enumerate(slices) for pid in ids[s]}
     digest = RowsDigest()
     batches = [rows[i : i + batch] for i in range(0, len(rows), batch)]
-    parts = write_activity_parts(batches, chunk_of, slices, tmp_path, digest)
+    parts = write_activity_parts(batches, lambda i: ids[slices[i]], slices, tmp_path, digest)
     assert digest.result() == rows_digest(rows)
     assert digest.result()["rows"] == 45 and parts.columns == tuple(whole.columns)
     got = []
@@ -53,10 +52,22 @@ def test_each_chunk_holds_the_whole_tables_rows_of_its_plots(tmp_path, monkeypat
     assert len(pd.concat(got)) == len(whole)
 
 
+def test_a_record_of_a_plot_not_in_the_chunks_order_is_refused(tmp_path):
+    """The chunk of each record is found by walking the chunks' ids in the rows' order: a plot
+    missing from the ids (or rows out of plot order) must stop the run, not drop records."""
+    rows = _rows()
+    ids = [f"P{p}" for p in range(9) if p != 4]  # P4's records have no plot
+    with pytest.raises(ValueError, match="'P4'"):
+        write_activity_parts(
+            [rows], lambda i: ids[4 * i : 4 * i + 4], chunk_slices(8, 4), tmp_path, RowsDigest()
+        )
+
+
 def test_a_chunk_without_records_is_an_empty_table_with_the_columns(tmp_path):
     rows = [r for r in _rows() if r[0] not in ("P0", "P1", "P2")]
+    ids = [f"P{p}" for p in range(9)]
     parts = write_activity_parts(
-        [rows], {f"P{p}": p // 3 for p in range(9)}, chunk_slices(9, 3), tmp_path, RowsDigest()
+        [rows], lambda i: ids[3 * i : 3 * i + 3], chunk_slices(9, 3), tmp_path, RowsDigest()
     )
     empty = parts.chunk(0)
     assert empty.empty and list(empty.columns) == list(parts.columns)
@@ -84,9 +95,18 @@ def test_the_store_streams_the_records_load_activities_reads(
     with session_scope(engine) as s:
         whole = load_project_inputs(s, with_plots)
     with session_scope(engine) as s:
-        chunked = load_project_inputs(s, with_plots, activities_by_chunk=(tmp_path / "acts", 3))
+        chunked = load_project_inputs(s, with_plots, by_chunk=(tmp_path / "acts", 3))
     assert chunked.activities is None and len(whole.activities) == 8
     assert chunked.digests == whole.digests
+    # the plots too: written by chunk, each chunk the whole table's rows, the run holding none
+    assert chunked.plots is None and chunked.n_plots == len(whole.plots) == 4
+    plot_chunks = list(chunked.plot_frames())
+    assert [len(p) for p in plot_chunks] == [3, 1]
+    pd.testing.assert_frame_equal(
+        pd.concat(plot_chunks, ignore_index=True), whole.plots.reset_index(drop=True), check_like=False
+    )
+    assert chunked.plot_parts.total_bounds == tuple(whole.plots.total_bounds)
+    pd.testing.assert_frame_equal(chunked.with_plots().plots, whole.plots)
     frames = list(chunked.activity_frames())
     assert [ids for ids, _ in frames] == [["P1", "P2", "P3"], ["P4"]]
     assert sum(len(f) for _, f in frames) == len(whole.activities)
