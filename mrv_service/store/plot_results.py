@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from models.verification.reconcile import SEVERITIES
 from mrv_service.store.db import begin_write
-from mrv_service.store.models import Plot, PlotResult, Run, VerificationFlag
+from mrv_service.store.models import PlotResult, Run, VerificationFlag
+from mrv_service.store.reads import plot_keys
 from mrv_service.store.verification import FlagBlocks
 
 __all__ = ["replace_plot_results", "RESULT_COLUMNS"]
@@ -49,7 +50,8 @@ def replace_plot_results(session: Session, run: Run, results: pd.DataFrame | Fla
     The rows are inserted block by block and each plot's ``n_flags`` and ``worst_severity`` are
     counted in the database from the run's stored verification flags (store them first,
     :func:`~mrv_service.store.verification.replace_run_flags`), so that no per-plot table of the
-    run is held here. The run's old rows are deleted in the same transaction.
+    run is held here (each block's plots are matched to their store keys, :func:`plot_keys`). The
+    run's old rows are deleted in the same transaction.
 
     Parameters
     ----------
@@ -59,13 +61,10 @@ def replace_plot_results(session: Session, run: Run, results: pd.DataFrame | Fla
         (e.g. ``pd.read_csv(path, chunksize=...)``).
     """
     begin_write(session)
-    pks = dict(
-        session.execute(select(Plot.external_id, Plot.id).where(Plot.project_id == run.project_id)).all()
-    )
     session.execute(delete(PlotResult).where(PlotResult.run_id == run.id))
     n = 0
     for block in [results] if isinstance(results, pd.DataFrame) else results():
-        rows = _rows(block, run, pks)
+        rows = _rows(block, run, plot_keys(session, run.project_id, block["plot_id"].astype(str)))
         if rows:
             session.execute(insert(PlotResult), rows)
             n += len(rows)

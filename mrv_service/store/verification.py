@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import heapq
 import json
 import logging
 import math
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Session
 from mrv_service.store.db import StoreError, begin_write, sqlite_begin_mode
 from mrv_service.store.models import Detector, Plot, Project, Run, VerificationFlag
 from mrv_service.store.projects import get_project
+from mrv_service.store.reads import plot_keys
 
 __all__ = [
     "PRACTICES",
@@ -140,16 +140,29 @@ def _begin_writing(session: Session) -> bool:
 
 
 class _ProjectPlots:
-    """The project's plots by external id, and the ids a row naming an unknown plot shows."""
+    """The store keys of one block's plots (:func:`~mrv_service.store.reads.plot_keys`: never every
+    plot of the project), and the ids a row naming an unknown plot shows."""
 
-    def __init__(self, pks: Mapping[str, int]) -> None:
-        self.pks = pks
+    def __init__(self, session: Session, project_id: int) -> None:
+        self.session = session
+        self.project_id = project_id
+        self.pks: Mapping[str, int] = {}
+
+    def read(self, external_ids: Iterable[Any]) -> None:
+        """Look up the keys of these plots (a block's), forgetting the last block's."""
+        self.pks = plot_keys(
+            self.session, self.project_id, (str(i) for i in external_ids if isinstance(i, str))
+        )
 
     @functools.cached_property
     def known(self) -> str:
-        """The first ten ids (found once: not a sort of every plot for each bad row)."""
-        shown = heapq.nsmallest(10, self.pks)
-        more = f" ... ({len(self.pks)} plots)" if len(self.pks) > 10 else ""
+        """The first ten ids and the number of plots (found once, for the first bad row)."""
+        of_project = Plot.project_id == self.project_id
+        shown = self.session.scalars(
+            select(Plot.external_id).where(of_project).order_by(Plot.external_id).limit(10)
+        ).all()
+        n = self.session.scalar(select(func.count(Plot.id)).where(of_project))
+        more = f" ... ({n} plots)" if n > 10 else ""
         return ", ".join(shown) + more if shown else "none"
 
 
@@ -266,11 +279,7 @@ def replace_run_flags(session: Session, run: Run, flags: pd.DataFrame | FlagBloc
                 f"run {run_id} is not in the store (deleted?); its flags cannot be stored"
             )
         project_name = session.scalar(select(Project.name).where(Project.id == project_id))
-        plots = _ProjectPlots(
-            dict(
-                session.execute(select(Plot.external_id, Plot.id).where(Plot.project_id == project_id)).all()
-            )
-        )
+        plots = _ProjectPlots(session, project_id)
         errors: list[str] = []
         for block in blocks():  # every row's values checked before anything is written
             for _row, row_errors in _checked_rows(block, run_id, plots, project_name):
@@ -357,6 +366,7 @@ def _checked_rows(
     if twice:
         raise VerificationStoreError(f"flags of run {run_id} have the columns {', '.join(twice)} twice")
     table = flags.loc[:, list(FLAG_COLUMNS)].astype(object)
+    plots.read(table["plot_id"])
     found: list[tuple[int, int, int, int]] = []
     first = 0 if keys is None else keys.rows
     for i, (label, values) in enumerate(

@@ -4,6 +4,7 @@ PostgreSQL: written by block, each plot's flags counted in the database."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
 from mrv_service.store.db import session_scope
@@ -48,7 +49,13 @@ def _stored(engine, run_id):
         ).all()
 
 
-def test_results_are_stored_by_block_with_each_plots_flags_counted(engine, with_plots):
+@pytest.mark.parametrize("keys_per_query", [1, 5_000])
+def test_results_are_stored_by_block_with_each_plots_flags_counted(
+    engine, with_plots, monkeypatch, keys_per_query
+):
+    """Each block's plots are matched to their store keys by queries of ``keys_per_query`` ids
+    (mrv_service.store.reads.plot_keys): one id per query must give the same rows."""
+    monkeypatch.setattr("mrv_service.store.reads.PLOT_KEYS_PER_QUERY", keys_per_query)
     with session_scope(engine) as s:
         run = start_run(s, get_project(s, with_plots), stages=["verify"], seed=0, out_dir="out/run-1")
         finish_run(s, run, ok=True, timings={"verify": 1.0})
