@@ -150,12 +150,10 @@ def _on_disk(plots: Any) -> bool:
     )
 
 
-def _read_plots(plots: PlotsOnDisk) -> gpd.GeoDataFrame:
-    return _validate_plots(plots.whole()[["plot_id", "geometry"]])
-
-
-def _outlines_4326(plots: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    return plots.geometry.to_crs(4326)
+def _tile_setup_on_disk(group: Any, source: PlotsOnDisk, needed: Sequence[str]) -> Any:
+    """:func:`geodata.scenes._tile_setup` of plots the task reads itself."""
+    plots = _validate_plots(source.whole()[["plot_id", "geometry"]])
+    return _tile_setup(group, plots, plots.geometry.to_crs(4326), needed)
 
 
 def _report_progress(progress, total: int) -> None:
@@ -460,13 +458,10 @@ def _scene_results(
     if on_disk:
         bbox = tuple(float(v) for v in plots.total_bounds)
         plots_4326 = gpd.GeoSeries([shapely.box(*bbox)], crs="EPSG:4326")
-        tile_plots = dask.delayed(_read_plots, pure=False)(plots, dask_key_name="plots-read")
-        tile_4326 = dask.delayed(_outlines_4326, pure=False)(tile_plots, dask_key_name="plots-4326")
-        plots = None
+        source, plots = plots, None
     else:
         plots_4326 = plots.geometry.to_crs(4326)
         bbox = tuple(float(v) for v in plots_4326.total_bounds)
-        tile_plots, tile_4326 = plots, plots_4326
     items, summary = search_with_summary(
         catalog_or_url,
         collections=collections,
@@ -498,9 +493,14 @@ def _scene_results(
     keys = []
     setups = []
     for gi, g in enumerate(groups):
-        setup = dask.delayed(_tile_setup, pure=False)(
-            g, tile_plots, tile_4326, needed, dask_key_name=f"tile-setup-{gi}"
-        )
+        if on_disk:  # each tile's task reads the plots: no shared input ties the tiles to one worker
+            setup = dask.delayed(_tile_setup_on_disk, pure=False)(
+                g, source, needed, dask_key_name=f"tile-setup-{gi}"
+            )
+        else:
+            setup = dask.delayed(_tile_setup, pure=False)(
+                g, plots, plots_4326, needed, dask_key_name=f"tile-setup-{gi}"
+            )
         setups.append(setup)
         for ii, it in enumerate(g.items):
             args = (it, setup, bands, indices, mask, require_scl)

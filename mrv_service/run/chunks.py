@@ -82,7 +82,7 @@ class ChunkPlan:
         if inputs.activity_parts is None:
             tables["activities"] = inputs.activities
         self._codes = {name: np.full(len(df), -1, dtype=np.int64) for name, df in tables.items()}
-        for i, ids in enumerate(self.chunk_ids()):
+        for i, ids in enumerate(self.chunk_ids() if any(len(df) for df in tables.values()) else ()):
             for name, df in tables.items():
                 if len(df):
                     self._codes[name][df["plot_id"].astype(str).isin(ids).to_numpy()] = i
