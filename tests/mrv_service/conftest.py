@@ -24,6 +24,30 @@ from mrv_service.store.projects import ensure_project_from_json
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ingest"
 
+
+def project_info(**changes):
+    """A ``ProjectInfo`` of a CMS-083-V01 project (2021-2023 baseline, 2024-2025 project years,
+    crediting from 2024): the run's inputs without a store, for tests of a stage's pieces."""
+    import datetime as dt
+
+    from mrv_service.run.inputs import ProjectInfo
+
+    fields = {
+        "name": "p",
+        "name_zh": None,
+        "organisation": "o",
+        "methodology_id": "CMS-083-V01",
+        "region": {},
+        "crediting_start": dt.date(2024, 1, 1),
+        "crediting_end": dt.date(2033, 12, 31),
+        "baseline_years": (2021, 2022, 2023),
+        "project_years": (2024, 2025),
+        "settings": {},
+        "stored_settings": {},
+    }
+    return ProjectInfo(**{**fields, **changes})
+
+
 PROJECT_JSON = {
     "name": "test-lishu",
     "name_zh": "测试项目",

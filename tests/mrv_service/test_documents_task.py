@@ -3,7 +3,6 @@ reach the run's log once, whether it ran on a worker process or in the run's pro
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import geopandas as gpd
@@ -12,23 +11,12 @@ import pytest
 
 from mrv_service.run.cluster import ChunkPool
 from mrv_service.run.documents_task import LOGGER, run_documents
-from mrv_service.run.inputs import ProjectInfo, ProjectInputs
+from mrv_service.run.inputs import ProjectInputs
+from tests.mrv_service.conftest import project_info
 
 
 def _inputs() -> ProjectInputs:
-    project = ProjectInfo(
-        name="p",
-        name_zh=None,
-        organisation="o",
-        methodology_id="CMS-083-V01",
-        region={},
-        crediting_start=dt.date(2024, 1, 1),
-        crediting_end=dt.date(2033, 12, 31),
-        baseline_years=(2021, 2022, 2023),
-        project_years=(2024, 2025),
-        settings={},
-        stored_settings={},
-    )
+    project = project_info()
     empty = pd.DataFrame()
     plots = gpd.GeoDataFrame({"plot_id": []}, geometry=[], crs=4326)
     return ProjectInputs(project, plots, empty, empty, empty, empty, [], {}, {})

@@ -5,33 +5,21 @@ from every station counted over all the chunks, not only the first chunk with on
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import pandas as pd
 import pytest
 
-from mrv_service.run.inputs import ProjectInfo, ProjectInputs
+from mrv_service.run.inputs import ProjectInputs
 from mrv_service.run.plot_parts import write_plot_parts
 from mrv_service.run.stages import RunNotReadyError, assign_stations, used_stations
 from mrv_service.store.reads import RowsDigest
+from tests.mrv_service.conftest import project_info
 
 
 def _inputs(tmp_path, limit_km: float) -> tuple[ProjectInputs, ProjectInputs]:
     """(by chunk of 3, whole) inputs of 7 plots 0.001 degree wide at lon 110 + 0.01 k, lat 30
     (k = 0..6; 0.01 degree is 0.96 km there), and stations S1 at lon 110.0005 and S2 at 110.0805."""
-    project = ProjectInfo(
-        name="p",
-        name_zh=None,
-        organisation="o",
-        methodology_id="CMS-083-V01",
-        region={},
-        crediting_start=dt.date(2024, 1, 1),
-        crediting_end=dt.date(2033, 12, 31),
-        baseline_years=(2023,),
-        project_years=(2024,),
-        settings={"weather.max_station_distance_km": limit_km},
-        stored_settings={},
-    )
+    project = project_info(settings={"weather.max_station_distance_km": limit_km})
     rows = []
     for k in range(7):
         x = 110 + 0.01 * k
