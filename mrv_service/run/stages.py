@@ -217,6 +217,9 @@ def used_stations(inputs: ProjectInputs) -> list[str]:
 
 
 def _nearest_stations(inputs: ProjectInputs, plots: pd.DataFrame) -> pd.DataFrame:
+    """Each of ``plots``' nearest located station (:func:`models.weather.nearest_station`, from its
+    representative point): ``station_id``, ``distance_km`` [km] rounded to 10 m, and ``_km`` [km]
+    unrounded, which the limit is checked against (:func:`_check_distances`)."""
     st = inputs.weather_stations
     name = inputs.project.name
     ids = plots["plot_id"].astype(str).to_numpy()
@@ -250,7 +253,7 @@ def _nearest_stations(inputs: ProjectInputs, plots: pd.DataFrame) -> pd.DataFram
 
 def _check_distances(inputs: ProjectInputs, tables: list[pd.DataFrame]) -> None:
     """Refuse plots farther than ``weather.max_station_distance_km`` from every station
-    (``tables``: the plots' stations, all plots or only the far ones, in plot order)."""
+    (``tables``: :func:`_nearest_stations` of all plots or only the far ones, in plot order)."""
     name = inputs.project.name
     limit = float(inputs.project.settings["weather.max_station_distance_km"])
     far = pd.concat([t[t["_km"] > limit] for t in tables])
