@@ -6,7 +6,9 @@
   the worker's own client, which hands the task's thread back while the run's tasks run (a worker
   with one thread would otherwise wait on itself for ever);
 * ``MRV_DASK_SCHEDULER``: a client of that scheduler;
-* ``MRV_DASK_WORKERS=N``: a ``LocalCluster`` of N worker processes, one thread each, for the run;
+* ``MRV_DASK_WORKERS=N``: a ``LocalCluster`` of N worker processes, one thread each, for the run,
+  started with :data:`WORKER_MALLOC` (set the same in the workers' Dask configuration on a
+  scheduler of your own: ``docs/SCALE.md``);
 * neither: None, the run's own process (local threads for the imagery).
 
 :class:`ChunkPool` maps a task function over chunks on that client, or in the process, and
@@ -28,9 +30,46 @@ from typing import Any
 from mrv_service.config import Settings
 from mrv_service.run.stages import RunNotReadyError
 
-__all__ = ["ChunkPool", "atomic_write", "run_cluster"]
+__all__ = ["WORKER_MALLOC", "ChunkPool", "atomic_write", "run_cluster", "worker_spawn_environ"]
 
 log = logging.getLogger(__name__)
+
+#: glibc's malloc thresholds for the run's worker processes [bytes] (``mallopt(3)``:
+#: ``M_TRIM_THRESHOLD``, ``M_MMAP_THRESHOLD``; read from the environment when a process starts).
+#: Dask's default, ``MALLOC_TRIM_THRESHOLD_=65536`` (``distributed.yaml``, "Automatically trim
+#: memory" in Dask's worker-memory guide), returns every freed scene's arrays to the system, and
+#: glibc maps any array above 32 MiB afresh: each scene's pages are faulted in again, some 36,000
+#: faults/s per worker, and two workers contend in the kernel (46 % system time at 100,000 plots,
+#: ``docs/SCALE.md``). Freed memory up to 1 GiB stays in the worker's heap for the next scene
+#: instead; a worker's peak rises by about 0.3 GiB.
+WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 30)}
+
+
+def worker_spawn_environ() -> dict[str, str]:
+    """Dask's ``distributed.nanny.pre-spawn-environ`` with :data:`WORKER_MALLOC` over it."""
+    import dask
+
+    base = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    return {**{k: str(v) for k, v in base.items()}, **WORKER_MALLOC}
+
+
+@contextlib.contextmanager
+def _spawn_environ(values: dict[str, str]) -> Iterator[None]:
+    """Dask's nannies set ``values`` in this process's environment before they start a worker
+    (the settings must be there when the worker process starts); put it back afterwards, so
+    that a program this process starts later does not inherit them."""
+    import dask
+
+    before = {k: os.environ.get(k) for k in values}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": values}):
+            yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @contextlib.contextmanager
@@ -62,19 +101,20 @@ def run_cluster(env: Settings) -> Iterator[Any]:
     if env.dask_workers:
         from distributed import LocalCluster
 
-        cluster = LocalCluster(
-            n_workers=env.dask_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
-        try:
-            yield client
-        finally:
-            client.close()
-            cluster.close()
+        with _spawn_environ(worker_spawn_environ()):
+            cluster = LocalCluster(
+                n_workers=env.dask_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            client = Client(cluster)
+            try:
+                yield client
+            finally:
+                client.close()
+                cluster.close()
         return
     yield None
 
