@@ -177,12 +177,14 @@ class RunJobs:
     def client(self):
         with self._lock:
             if self._client is None:
-                from distributed import Client, LocalCluster
+                from distributed import Client
+
+                from mrv_service.run.cluster import local_cluster
 
                 if self.settings.dask_scheduler:
                     self._client = Client(self.settings.dask_scheduler, timeout="30s")
                 else:
-                    self._cluster = LocalCluster(
+                    self._cluster = local_cluster(
                         n_workers=self.n_workers,
                         threads_per_worker=2,
                         processes=self.processes,

@@ -30,7 +30,14 @@ from typing import Any
 from mrv_service.config import Settings
 from mrv_service.run.stages import RunNotReadyError
 
-__all__ = ["WORKER_MALLOC", "ChunkPool", "atomic_write", "run_cluster", "worker_spawn_environ"]
+__all__ = [
+    "WORKER_MALLOC",
+    "ChunkPool",
+    "atomic_write",
+    "local_cluster",
+    "run_cluster",
+    "worker_spawn_environ",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +60,20 @@ def worker_spawn_environ() -> dict[str, str]:
     return {**{k: str(v) for k, v in base.items()}, **WORKER_MALLOC}
 
 
+def local_cluster(**kwargs: Any) -> Any:
+    """A :class:`distributed.LocalCluster` (``kwargs``) whose worker processes start with
+    :data:`WORKER_MALLOC` (the run's cluster and the service's)."""
+    from distributed import LocalCluster
+
+    with _spawn_environ(worker_spawn_environ()):
+        return LocalCluster(**kwargs)
+
+
 @contextlib.contextmanager
 def _spawn_environ(values: dict[str, str]) -> Iterator[None]:
     """Dask's nannies set ``values`` in this process's environment before they start a worker
-    (the settings must be there when the worker process starts); put it back afterwards, so
-    that a program this process starts later does not inherit them."""
+    (the settings must be there when the worker process starts); put it back once they have
+    started, so that a program this process starts later does not inherit them."""
     import dask
 
     before = {k: os.environ.get(k) for k in values}
@@ -99,22 +115,19 @@ def run_cluster(env: Settings) -> Iterator[Any]:
             client.close()
         return
     if env.dask_workers:
-        from distributed import LocalCluster
-
-        with _spawn_environ(worker_spawn_environ()):
-            cluster = LocalCluster(
-                n_workers=env.dask_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-            client = Client(cluster)
-            try:
-                yield client
-            finally:
-                client.close()
-                cluster.close()
+        cluster = local_cluster(
+            n_workers=env.dask_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # None still binds Dask's 8787 (the scheduler's HTTP routes)
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
         return
     yield None
 

@@ -53,3 +53,16 @@ def test_the_spawn_environ_keeps_dasks_other_settings():
     environ = worker_spawn_environ()
     assert environ["OMP_NUM_THREADS"] == "1"  # distributed.yaml's default, kept
     assert environ["MALLOC_TRIM_THRESHOLD_"] == str(1 << 30)
+
+
+def test_the_services_cluster_starts_its_workers_the_same_way(tmp_path):
+    from mrv_service.api.jobs import RunJobs
+
+    before = _environ()
+    jobs = RunJobs(load_settings(env={"MRV_DATA_DIR": str(tmp_path)}), processes=True, n_workers=1)
+    try:
+        (seen,) = jobs.client.run(_environ).values()
+        assert _environ() == before
+    finally:
+        jobs.close()
+    assert seen == WORKER_MALLOC
