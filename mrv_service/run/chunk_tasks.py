@@ -69,6 +69,11 @@ class ChunkFiles:
     def results(self) -> Path:
         return self.directory / "plot_results.csv"
 
+    @property
+    def farmers(self) -> Path:
+        """The chunk's sums per farmer (:mod:`mrv_service.run.farmer_sums`)."""
+        return self.directory / "farmer_sums.csv"
+
 
 @dataclasses.dataclass(frozen=True)
 class VerificationTask:

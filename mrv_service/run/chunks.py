@@ -16,7 +16,7 @@ reduction, and their output files assembled chunk by chunk.
    the chunks' files, one chunk at a time, then the files are concatenated in chunk order.
 
 Nothing that grows with the number of plots is held here beyond the chunks' sums and one chunk's
-rows at a time: a chunk's plots and activity records are read from the part files the run's
+rows at a time (the farmers' table too: :mod:`mrv_service.run.farmer_sums`): a chunk's plots and activity records are read from the part files the run's
 snapshot wrote (:mod:`mrv_service.run.plot_parts`, :mod:`mrv_service.run.activity_parts`), its
 imagery series from the file its imagery task wrote (:mod:`mrv_service.run.imagery_chunks`).
 """
@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from methodology.accounting import farmer_table
 from models.chain import climate_zone_of
 from models.soil import sampled_mean_stock
 from models.weather import monthly_forcing
@@ -52,6 +51,7 @@ from mrv_service.run.chunk_tasks import (
     verification_task,
 )
 from mrv_service.run.cluster import ChunkPool
+from mrv_service.run.farmer_sums import merge_farmer_sums, write_farmer_sums
 from mrv_service.run.inputs import ProjectInputs
 from mrv_service.run.models_partials import combine
 from mrv_service.run.models_summary import models_summary
@@ -233,18 +233,17 @@ def run_models(
     for f in files:
         with xr.open_dataset(f.accounting) as ds:
             total_gain += gain_sum(ds.load(), acc)
-    farmer_sums = []
     for f in files:
         with xr.open_dataset(f.accounting) as ds:
             table, farmers = accounting_plots(ds.load(), acc, total_gain)
         rows = pd.read_pickle(f.models, compression=None).merge(table, on="plot_id", how="left")
         rows.to_csv(f.results, index=False)
-        farmer_sums.append(farmers)
+        write_farmer_sums(farmers, f.farmers)
     _concat_csv([f.results for f in files], out / "plot_results.csv")
     share = s.get("accounting.farmer_share")
-    farmers_out = farmer_table(pd.concat(farmer_sums), None if share is None else float(share))
-    farmers_out.to_csv(out / "farmers.csv", index=False)
-    acc_summary["farmers"] = int(len(farmers_out))
+    acc_summary["farmers"] = merge_farmer_sums(
+        [f.farmers for f in files], out / "farmers.csv", None if share is None else float(share)
+    )
     with xr.open_mfdataset(
         [f.trajectories for f in files],
         combine="nested",
