@@ -63,6 +63,10 @@ def _plot_arrays(n: int, good, days: list, n_names: int):
     return mean, count, vfrac, observed, item_id, covered
 
 
+NOT_COVERED_SHOWN = 10
+"""Plot ids a :class:`PlotNotCoveredWarning` names (the first ones; it counts them all)."""
+
+
 def not_covered_message(n: int, first_ids, n_used: int, used_extent: str, plots_extent: str) -> str:
     """The text of the :class:`PlotNotCoveredWarning` for ``n`` plots outside every footprint of
     the ``n_used`` scenes used."""
@@ -97,7 +101,7 @@ def _assemble(
             PlotNotCoveredWarning(
                 not_covered_message(
                     len(not_covered),
-                    not_covered[:10],
+                    not_covered[:NOT_COVERED_SHOWN],
                     len(used),
                     _extent([by_id[i].geometry for i in sorted(used)]),
                     _extent(plots_4326.values[~covered]),

@@ -31,7 +31,7 @@ import numpy as np
 import shapely
 import xarray as xr
 
-from geodata.dataset import not_covered_message
+from geodata.dataset import NOT_COVERED_SHOWN, not_covered_message
 from geodata.errors import PlotNotCoveredWarning
 from geodata.scene_files import ChunkedSeries, assemble_chunk
 from geodata.skipped import _extent
@@ -58,10 +58,13 @@ class ImageryTask:
 
 @dataclasses.dataclass(frozen=True)
 class ChunkImagery:
-    """What an imagery task returns: the chunk's counts and its plots no scene covers."""
+    """What an imagery task returns: the chunk's counts and its plots no scene covers (how many,
+    the first few ids and their extent: the warning's content, not a list of every plot)."""
 
     counts: ImageryCounts
+    n_not_covered: int
     not_covered: tuple[str, ...]
+    """The first :data:`NOT_COVERED_SHOWN` of them."""
     not_covered_bounds: tuple[float, float, float, float] | None
     """lon/lat bounds of those plots [degree] (None: every plot is covered)."""
 
@@ -76,7 +79,8 @@ def imagery_task(task: ImageryTask) -> ChunkImagery:
     far = chunk.not_covered
     return ChunkImagery(
         imagery_counts(chunk.features),
-        tuple(str(i) for i in ids[far]),
+        len(far),
+        tuple(str(i) for i in ids[far][:NOT_COVERED_SHOWN]),
         tuple(float(v) for v in outlines.iloc[far].total_bounds) if len(far) else None,
     )
 
@@ -218,10 +222,10 @@ def _text_variable(path: Path, name: str, dtype: np.dtype) -> np.ndarray:
 
 
 def _warn_not_covered(series: ChunkedSeries, chunks: list[ChunkImagery]) -> None:
-    n = sum(len(c.not_covered) for c in chunks)
+    n = sum(c.n_not_covered for c in chunks)
     if not n:
         return
-    first = [pid for c in chunks for pid in c.not_covered][:10]
+    first = [pid for c in chunks for pid in c.not_covered][:NOT_COVERED_SHOWN]
     b = np.array([c.not_covered_bounds for c in chunks if c.not_covered_bounds is not None])
     extent = _extent([shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())])
     n_used = int(series.attrs["n_scenes"])

@@ -80,9 +80,9 @@ def test_one_warning_names_the_plots_outside_every_scene_of_all_chunks():
 
     counts = ImageryCounts(1, 2, 0, 0, 0, 0, 1)
     chunks = [
-        ChunkImagery(counts, ("P1",), (125.0, 44.0, 125.1, 44.1)),
-        ChunkImagery(counts, (), None),
-        ChunkImagery(counts, ("P9", "P10"), (126.0, 43.9, 126.2, 44.0)),
+        ChunkImagery(counts, 1, ("P1",), (125.0, 44.0, 125.1, 44.1)),
+        ChunkImagery(counts, 0, (), None),
+        ChunkImagery(counts, 2, ("P9", "P10"), (126.0, 43.9, 126.2, 44.0)),
     ]
     with pytest.warns(PlotNotCoveredWarning) as caught:
         _warn_not_covered(Series(), chunks)
@@ -93,3 +93,22 @@ def test_one_warning_names_the_plots_outside_every_scene_of_all_chunks():
     )
     assert "The footprints of the 4 scene(s) used span lon 124.0000..124.5000" in text
     assert "these plots span lon 125.0000..126.2000, lat 43.9000..44.1000" in text
+
+
+def test_the_warning_counts_every_plot_outside_and_names_the_first_ten():
+    class Series:
+        attrs = {"n_scenes": 4}
+        used_extent = "lon 124.0000..124.5000, lat 43.0000..43.5000"
+
+    counts = ImageryCounts(1, 2, 0, 0, 0, 0, 1)
+    # a chunk returns how many of its plots no scene covers and only its first ten ids
+    chunks = [
+        ChunkImagery(counts, 1, ("P1",), (125.0, 44.0, 125.1, 44.1)),
+        ChunkImagery(counts, 25, tuple(f"Q{i}" for i in range(10)), (126.0, 43.9, 126.2, 44.0)),
+    ]
+    with pytest.warns(PlotNotCoveredWarning) as caught:
+        _warn_not_covered(Series(), chunks)
+    first = ["P1"] + [f"Q{i}" for i in range(9)]
+    assert str(caught[0].message).startswith(
+        f"26 plot(s) lie outside every scene footprint, their series are NaN: {first} ..."
+    )
