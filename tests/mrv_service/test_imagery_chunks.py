@@ -73,19 +73,25 @@ def test_the_chunks_files_concatenated_are_the_series(tmp_path, monkeypatch, ope
         assert got["item_id"].values[6].tolist() == ["S212", "S213"]
 
 
-def test_one_warning_names_the_plots_outside_every_scene_of_all_chunks():
-    class Series:
-        attrs = {"n_scenes": 4}
-        used_extent = "lon 124.0000..124.5000, lat 43.0000..43.5000"
+class _Series:
+    """What the warning reads of the chunked series: 4 scenes used and their extent."""
 
-    counts = ImageryCounts(1, 2, 0, 0, 0, 0, 1)
+    attrs = {"n_scenes": 4}
+    used_extent = "lon 124.0000..124.5000, lat 43.0000..43.5000"
+
+
+_COUNTS = ImageryCounts(1, 2, 0, 0, 0, 0, 1)
+
+
+def test_one_warning_names_the_plots_outside_every_scene_of_all_chunks():
+    counts = _COUNTS
     chunks = [
         ChunkImagery(counts, 1, ("P1",), (125.0, 44.0, 125.1, 44.1)),
         ChunkImagery(counts, 0, (), None),
         ChunkImagery(counts, 2, ("P9", "P10"), (126.0, 43.9, 126.2, 44.0)),
     ]
     with pytest.warns(PlotNotCoveredWarning) as caught:
-        _warn_not_covered(Series(), chunks)
+        _warn_not_covered(_Series(), chunks)
     assert len(caught) == 1
     text = str(caught[0].message)
     assert text.startswith(
@@ -96,18 +102,14 @@ def test_one_warning_names_the_plots_outside_every_scene_of_all_chunks():
 
 
 def test_the_warning_counts_every_plot_outside_and_names_the_first_ten():
-    class Series:
-        attrs = {"n_scenes": 4}
-        used_extent = "lon 124.0000..124.5000, lat 43.0000..43.5000"
-
-    counts = ImageryCounts(1, 2, 0, 0, 0, 0, 1)
+    counts = _COUNTS
     # a chunk returns how many of its plots no scene covers and only its first ten ids
     chunks = [
         ChunkImagery(counts, 1, ("P1",), (125.0, 44.0, 125.1, 44.1)),
         ChunkImagery(counts, 25, tuple(f"Q{i}" for i in range(10)), (126.0, 43.9, 126.2, 44.0)),
     ]
     with pytest.warns(PlotNotCoveredWarning) as caught:
-        _warn_not_covered(Series(), chunks)
+        _warn_not_covered(_Series(), chunks)
     first = ["P1"] + [f"Q{i}" for i in range(9)]
     assert str(caught[0].message).startswith(
         f"26 plot(s) lie outside every scene footprint, their series are NaN: {first} ..."
