@@ -13,7 +13,9 @@ run's process and of every process it starts (the workers) is sampled every 0.2 
 
 Prints, per run: the wall time of each stage (from the run's summary.json) and of the whole
 process, plots per second, the peak resident memory of the run's process, of the largest worker
-and of all of them together, and of the run's process in each phase (cut at run.log's times); then the speed-up of each stage, and last:
+and of all of them together, and of the run's process in each phase (cut at run.log's times); the
+cores busy in each phase (CPU time of the run's process and its workers over wall time, and its
+kernel share); then the speed-up of each stage, and last:
 ``scale: N plots, 2 workers vs 1: X.XXx`` (whole ``mrv run`` process).
 """
 
@@ -41,27 +43,33 @@ def _sample_memory(
     total: list[int],
     stop: threading.Event,
     trace: list[tuple[float, int]],
+    cpu: list[tuple[float, float, float]],
 ):
     """Peak RSS per process of the tree under ``proc`` and of the whole tree [bytes]; ``trace``
-    gets (time, RSS of the run's process) of every sample."""
+    gets (time, RSS of the run's process) of every sample, ``cpu`` (time, CPU seconds of the
+    whole tree, of which system)."""
     while not stop.is_set():
         try:
             tree = [proc, *proc.children(recursive=True)]
         except psutil.NoSuchProcess:
             return
         now = 0
+        user = system = 0.0
         for p in tree:
             try:
                 rss = p.memory_info().rss
                 kind = "run" if p.pid == proc.pid else ("worker" if _is_worker(p) else "other")
+                times = p.cpu_times()
             except psutil.Error:
                 continue
             now += rss
+            user, system = user + times.user, system + times.system
             if kind == "run":
                 trace.append((time.time(), rss))
             if rss > peaks.get(p.pid, ("", 0))[1]:
                 peaks[p.pid] = (kind, rss)
         total[0] = max(total[0], now)
+        cpu.append((time.time(), user + system, system))
         stop.wait(0.2)
 
 
@@ -87,9 +95,10 @@ def _run(env: dict[str, str], workers: int) -> dict:
     peaks: dict[int, tuple[str, int]] = {}
     total = [0]
     trace: list[tuple[float, int]] = []
+    cpu: list[tuple[float, float, float]] = []
     stop = threading.Event()
     sampler = threading.Thread(
-        target=_sample_memory, args=(psutil.Process(proc.pid), peaks, total, stop, trace), daemon=True
+        target=_sample_memory, args=(psutil.Process(proc.pid), peaks, total, stop, trace, cpu), daemon=True
     )
     sampler.start()
     out, err = proc.communicate()
@@ -101,6 +110,7 @@ def _run(env: dict[str, str], workers: int) -> dict:
     summary = json.loads((Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "summary.json").read_text(encoding="utf-8"))
     gib = 1024.0**3
     worker_peaks = [rss for kind, rss in peaks.values() if kind == "worker"]
+    marks = _phase_marks(Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "run.log")
     return {
         "workers": workers,
         "wall": wall,
@@ -109,7 +119,8 @@ def _run(env: dict[str, str], workers: int) -> dict:
         "worker_peak_gib": max(worker_peaks, default=0) / gib,
         "total_peak_gib": total[0] / gib,
         "credited": summary["accounting"]["credited_t_co2e"],
-        "run_phase_gib": _phase_peaks(Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "run.log", trace),
+        "run_phase_gib": _phase_peaks(marks, trace),
+        "phase_cores": _phase_cores(marks, cpu),
         "imagery_parts": [
             line.split(" INFO ", 1)[1]
             for line in (Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "run.log")
@@ -123,10 +134,9 @@ def _run(env: dict[str, str], workers: int) -> dict:
 PHASES = ("inputs", "imagery", "verification", "models", "documents", "publish")
 
 
-def _phase_peaks(run_log: Path, trace: list[tuple[float, int]]) -> dict[str, float]:
-    """Peak RSS of the run's process in each phase [GiB], the phases cut at the times run.log
-    gives (to the second): a stage's start, the documents after the models, the publish after
-    'complete'."""
+def _phase_marks(run_log: Path) -> list[tuple[float, str]]:
+    """(time, phase) where each phase starts, from run.log's times (to the second): a stage's
+    start, the documents after the models, the publish after 'complete'."""
     import datetime as dt
     import re
 
@@ -138,13 +148,39 @@ def _phase_peaks(run_log: Path, trace: list[tuple[float, int]]) -> dict[str, flo
         when = dt.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").timestamp()
         phase = m.group(2) or ("documents" if "models: done" in line else "publish")
         marks.append((when, phase))
+    return marks
+
+
+def _phase_of(t: float, marks: list[tuple[float, str]]) -> str:
+    phase = "inputs"
+    for when, name in marks:
+        if t >= when:
+            phase = name
+    return phase
+
+
+def _phase_peaks(marks: list[tuple[float, str]], trace: list[tuple[float, int]]) -> dict[str, float]:
+    """Peak RSS of the run's process in each phase [GiB]."""
     out: dict[str, float] = {}
     for t, rss in trace:
-        phase = "inputs"
-        for when, name in marks:
-            if t >= when:
-                phase = name
+        phase = _phase_of(t, marks)
         out[phase] = max(out.get(phase, 0.0), rss / 1024.0**3)
+    return out
+
+
+def _phase_cores(
+    marks: list[tuple[float, str]], cpu: list[tuple[float, float, float]]
+) -> dict[str, tuple[float, float]]:
+    """Cores busy in each phase, all processes of the run together (CPU seconds over wall
+    seconds, between the phase's first and last sample), and the share of it in the kernel."""
+    spans: dict[str, list[tuple[float, float, float]]] = {}
+    for sample in cpu:
+        spans.setdefault(_phase_of(sample[0], marks), []).append(sample)
+    out = {}
+    for phase, s in spans.items():
+        (t0, c0, k0), (t1, c1, k1) = s[0], s[-1]
+        if t1 - t0 >= 1.0:
+            out[phase] = ((c1 - c0) / (t1 - t0), (k1 - k0) / (c1 - c0) if c1 > c0 else 0.0)
     return out
 
 
@@ -241,6 +277,18 @@ def main() -> None:
         + "; ".join(
             f"{r['workers']} worker(s): "
             + ", ".join(f"{k} {r['run_phase_gib'].get(k, 0):.2f}" for k in PHASES)
+            for r in runs
+        )
+    )
+    print(
+        "cores busy by phase (CPU s / wall s of the run's processes; kernel share): "
+        + "; ".join(
+            f"{r['workers']} worker(s): "
+            + ", ".join(
+                f"{k} {r['phase_cores'][k][0]:.2f} ({r['phase_cores'][k][1]:.0%})"
+                for k in PHASES
+                if k in r["phase_cores"]
+            )
             for r in runs
         )
     )
