@@ -48,13 +48,13 @@ def _sample_memory(
     """Peak RSS per process of the tree under ``proc`` and of the whole tree [bytes]; ``trace``
     gets (time, RSS of the run's process) of every sample, ``cpu`` (time, CPU seconds of the
     whole tree, of which system)."""
+    seen: dict[int, tuple[float, float]] = {}
     while not stop.is_set():
         try:
             tree = [proc, *proc.children(recursive=True)]
         except psutil.NoSuchProcess:
             return
         now = 0
-        user = system = 0.0
         for p in tree:
             try:
                 rss = p.memory_info().rss
@@ -63,13 +63,14 @@ def _sample_memory(
             except psutil.Error:
                 continue
             now += rss
-            user, system = user + times.user, system + times.system
+            seen[p.pid] = (times.user + times.system, times.system)
             if kind == "run":
                 trace.append((time.time(), rss))
             if rss > peaks.get(p.pid, ("", 0))[1]:
                 peaks[p.pid] = (kind, rss)
         total[0] = max(total[0], now)
-        cpu.append((time.time(), user + system, system))
+        # a process that has ended keeps its last CPU times in the sum
+        cpu.append((time.time(), sum(c for c, _k in seen.values()), sum(k for _c, k in seen.values())))
         stop.wait(0.2)
 
 
