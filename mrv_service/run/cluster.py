@@ -77,6 +77,9 @@ def _spawn_environ(values: dict[str, str]) -> Iterator[None]:
     import dask
 
     before = {k: os.environ.get(k) for k in values}
+    # Dask lets a variable already in the environment win over its configuration, and a cluster
+    # started earlier in this process leaves its values there: set them here too
+    os.environ.update(values)
     try:
         with dask.config.set({"distributed.nanny.pre-spawn-environ": values}):
             yield

@@ -36,7 +36,9 @@ def _environ() -> dict[str, str | None]:
     return {k: os.environ.get(k) for k in WORKER_MALLOC}
 
 
-def test_the_workers_keep_freed_scene_memory_for_the_next_scene(tmp_path):
+def test_the_workers_keep_freed_scene_memory_for_the_next_scene(tmp_path, monkeypatch):
+    # as a Dask cluster started earlier in this process leaves it (Dask's own default)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     before = _environ()
     env = load_settings(env={"MRV_DASK_WORKERS": "1", "MRV_DATA_DIR": str(tmp_path)})
     with run_cluster(env) as client:
