@@ -449,9 +449,9 @@ def _execute(env, engine, run, project_name, out, selected, seed, progress, echo
                         verdicts_file = tmp / "practice_verdicts.csv"
                         with session_scope(engine) as session:
                             claims = overlapping_claims(session, get_project(session, project_name))
-                        applied = (
-                            inputs.project.settings.get("accounting.application_date") or dt.date.today()
-                        )
+                        # a date setting is stored as its ISO text (project_settings)
+                        set_date = inputs.project.settings.get("accounting.application_date")
+                        applied = dt.date.fromisoformat(set_date) if set_date else dt.date.today()
                         outcome = run_models(
                             inputs,
                             work,

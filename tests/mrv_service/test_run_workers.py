@@ -4,6 +4,7 @@ processes and any chunk size, and when a worker is SIGKILLed in the middle of th
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -19,11 +20,16 @@ import xarray as xr
 from mrv_service.config import load_settings
 from mrv_service.run.runner import run_project
 from mrv_service.sample.demo import load_sample
+from mrv_service.store.db import make_engine, session_scope
+from mrv_service.store.projects import update_project_settings
 from tests.mrv_service.conftest import SAMPLE_PROJECT, cli_env
 
 distributed = pytest.importorskip("distributed")
 
 pytestmark = pytest.mark.slow
+
+APPLIED = dt.date(2026, 11, 30)
+"""The county's ``accounting.application_date``."""
 
 TABLES = ("plot_results.csv", "flags.csv", "practice_verdicts.csv", "farmers.csv")
 DATASETS = ("plot_features.nc", "plot_trajectories.nc")
@@ -36,6 +42,12 @@ def county(small_county, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("run-workers")
     env = load_settings(cli_env(tmp), sample_dir=small_county)
     load_sample(env, echo=lambda _m: None)
+    # the application date is the run's day by default: set, so that runs either side of
+    # midnight compare equal
+    engine = make_engine(env.database_url)
+    with session_scope(engine) as session:
+        update_project_settings(session, SAMPLE_PROJECT, {"accounting.application_date": APPLIED})
+    engine.dispose()
     reference = tmp / "reference"
     run_project(env.replace(chunk_plots=10_000), SAMPLE_PROJECT, out_dir=reference)
     return env, tmp, reference
@@ -71,6 +83,7 @@ def test_the_chunks_add_up_to_the_one_chunk_run_in_this_process(county):
     summary = run_project(env.replace(chunk_plots=7), SAMPLE_PROJECT, out_dir=out)
     _same_outputs(reference, out)
     assert summary["accounting"]["farmers"] > 0 and summary["rothc"]["switching_plots"]["plots"] > 0
+    assert summary["accounting"]["application_date"] == "2026-11-30"  # the project's setting, not today
 
 
 @pytest.mark.parametrize(("workers", "chunk"), [(1, 40), (2, 13), (4, 5)])
