@@ -38,8 +38,25 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Grid", "grid_of", "read_pixels", "read_window"]
 
-#: Threads decoding COG blocks in one :func:`read_pixels` call: one per core, at most 4.
+#: Threads decoding COG blocks in one :func:`read_pixels` call: one per core, at most 4 (not on a
+#: Dask worker: :func:`read_threads`).
 DEFAULT_READ_THREADS = min(4, os.cpu_count() or 1)
+
+
+def read_threads() -> int:
+    """Threads decoding COG blocks by default: 1 in a task on a Dask worker, where the cluster
+    already runs one task per core and more threads only contend for them (10,000 plots on
+    2 cores: the imagery took 26.2 s on 2 workers and 35.7 s on 1 with
+    :data:`DEFAULT_READ_THREADS` each, 18.5 and 27.8 s with 1; ``docs/SCALE.md``); elsewhere
+    :data:`DEFAULT_READ_THREADS`."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):  # not in a Dask worker's task
+        return DEFAULT_READ_THREADS
+    return 1
+
 
 _GDAL_ENV = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no directory listing per COG open (remote)
@@ -147,7 +164,7 @@ def read_pixels(
         Pixel indices in ``grid`` (e.g. from ``divmod(weights.pixels, width)``).
     threads : int, optional
         Threads decoding blocks at once, each with its own dataset handle (GDAL releases the GIL
-        while it inflates DEFLATE tiles). Default: :data:`DEFAULT_READ_THREADS`; 1 reads in the
+        while it inflates DEFLATE tiles). Default: :func:`read_threads`; 1 reads in the
         calling thread.
 
     Returns
@@ -203,7 +220,7 @@ def read_pixels(
         bounds = np.flatnonzero(np.diff(chunk[order])) + 1
         nodata = src.nodata if src.nodata is not None else asset.nodata
         parts = np.split(order, bounds)
-        n_threads = max(1, min(threads or DEFAULT_READ_THREADS, len(parts)))
+        n_threads = max(1, min(threads or read_threads(), len(parts)))
 
         def decode(handle, my_parts) -> None:
             for part in my_parts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -99,3 +100,18 @@ def test_unreachable_href_and_crs_mismatch(tmp_path):
     # file agrees with its item but not with the plots' grid
     with pytest.raises(CRSError, match="plots' grid is EPSG:32651"):
         read_pixels(replace(wrong, epsg=32650), grid, np.array([0]), np.array([0]))
+
+
+def test_a_dask_workers_task_decodes_in_one_thread():
+    """The cluster already runs one task per core: a task's read adds no decode threads."""
+    distributed = pytest.importorskip("distributed")
+    from geodata.raster import DEFAULT_READ_THREADS, read_threads
+
+    assert read_threads() == DEFAULT_READ_THREADS == min(4, os.cpu_count() or 1)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as c,
+        distributed.Client(c) as client,
+    ):
+        assert client.submit(read_threads, pure=False).result() == 1
