@@ -23,10 +23,14 @@ import pandas as pd
 
 from methodology.accounting import farmer_table
 
-__all__ = ["BLOCK_ROWS", "merge_farmer_sums", "write_farmer_sums"]
+__all__ = ["BLOCK_ROWS", "MAX_OPEN", "merge_farmer_sums", "write_farmer_sums"]
 
 BLOCK_ROWS = 100_000
 """Farmers written to ``farmers.csv`` at a time."""
+
+MAX_OPEN = 200
+"""Chunk files merged at once (a province's 5,000 chunks would pass the usual limit of 1,024 open
+files): more are merged in groups into files of the same form first."""
 
 _COLUMNS = ("farmer_id", "plots", "net")
 
@@ -52,11 +56,39 @@ def _rows(path: Path) -> Iterator[tuple[str, int, int]]:
             yield farmer, int(plots), int(net)
 
 
+def _summed(paths: Sequence[Path]) -> Iterator[tuple[str, int, int]]:
+    """(farmer, plots, net) of every farmer in ``paths``, in farmer order, each summed over them."""
+    merged = heapq.merge(*(_rows(p) for p in paths), key=itemgetter(0))
+    for farmer, group in itertools.groupby(merged, key=itemgetter(0)):
+        p = q = 0
+        for _f, a, b in group:
+            p += a
+            q += b
+        yield farmer, p, q
+
+
+def _in_groups(paths: Sequence[Path]) -> list[Path]:
+    """``paths`` merged in groups of :data:`MAX_OPEN` until at most that many remain."""
+    paths = list(paths)
+    level = 0
+    while len(paths) > MAX_OPEN:
+        level += 1
+        merged = []
+        for g in range(0, len(paths), MAX_OPEN):
+            target = paths[0].with_name(f"farmer_sums.merge{level}-{g // MAX_OPEN:05d}.csv")
+            with target.open("w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(_COLUMNS)
+                w.writerows(_summed(paths[g : g + MAX_OPEN]))
+            merged.append(target)
+        paths = merged
+    return paths
+
+
 def merge_farmer_sums(paths: Sequence[Path], out: Path, share: float | None = None) -> int:
     """``farmers.csv`` at ``out`` from the chunks' sums at ``paths`` (module notes; ``share``: the
     farmers' share of the net [0-1], :func:`methodology.accounting.farmer_table`); returns the
     number of farmers."""
-    merged = heapq.merge(*(_rows(p) for p in paths), key=itemgetter(0))
     n = 0
     ids: list[str] = []
     plots: list[int] = []
@@ -70,11 +102,7 @@ def merge_farmer_sums(paths: Sequence[Path], out: Path, share: float | None = No
         farmer_table(sums, share).to_csv(out, mode="w" if header else "a", header=header, index=False)
         ids.clear(), plots.clear(), nets.clear()
 
-    for farmer, group in itertools.groupby(merged, key=itemgetter(0)):
-        p = q = 0
-        for _f, a, b in group:
-            p += a
-            q += b
+    for farmer, p, q in _summed(_in_groups(paths)):
         ids.append(farmer), plots.append(p), nets.append(q)
         n += 1
         if len(ids) == BLOCK_ROWS:

@@ -39,8 +39,10 @@ def test_a_farmer_in_two_chunks_is_summed_by_hand(tmp_path):
     assert got["farmer_share_t_co2e"].tolist() == [0.5, 0.25, 1.5]
 
 
-@pytest.mark.parametrize(("chunks", "block"), [(1, 100_000), (4, 3), (7, 1), (3, 50)])
-def test_the_merge_equals_the_table_of_all_sums_at_once(tmp_path, monkeypatch, chunks, block):
+@pytest.mark.parametrize(
+    ("chunks", "block", "max_open"), [(1, 100_000, 200), (4, 3, 200), (7, 1, 200), (3, 50, 200), (9, 4, 2)]
+)
+def test_the_merge_equals_the_table_of_all_sums_at_once(tmp_path, monkeypatch, chunks, block, max_open):
     rng = np.random.default_rng(chunks)
     # awkward ids: a comma, a quote, "NA", a number-like id, Chinese text, mixed case
     names = ["甲村-001", "a,b", 'q"x', "NA", "0012", "Z", "z", "F-10", "F-9"] + [
@@ -58,6 +60,7 @@ def test_the_merge_equals_the_table_of_all_sums_at_once(tmp_path, monkeypatch, c
     for part, path in zip(parts, paths, strict=True):
         write_farmer_sums(part, path)
     monkeypatch.setattr(farmer_sums, "BLOCK_ROWS", block)
+    monkeypatch.setattr(farmer_sums, "MAX_OPEN", max_open)  # 2: 9 files merged in three rounds
     n = merge_farmer_sums(paths, tmp_path / "farmers.csv", share=None)
     whole = farmer_table(pd.concat(parts))
     whole.to_csv(tmp_path / "whole.csv", index=False)
