@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import heapq
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
 
@@ -41,11 +41,15 @@ def write_farmer_sums(sums: pd.DataFrame, path: Path) -> None:
     rows = sums.groupby(level=0, sort=False).sum()
     ids = rows.index.astype(str)
     order = sorted(range(len(ids)), key=ids.__getitem__)  # Python's string order, as the merge's
+    plots, net = rows["plots"].to_numpy(np.int64), rows["net"].to_numpy(np.int64)
+    _write(path, ((ids[i], int(plots[i]), int(net[i])) for i in order))
+
+
+def _write(path: Path, rows: Iterable[tuple[str, int, int]]) -> None:
     with Path(path).open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(_COLUMNS)
-        plots, net = rows["plots"].to_numpy(np.int64), rows["net"].to_numpy(np.int64)
-        w.writerows((ids[i], int(plots[i]), int(net[i])) for i in order)
+        w.writerows(rows)
 
 
 def _rows(path: Path) -> Iterator[tuple[str, int, int]]:
@@ -76,10 +80,7 @@ def _in_groups(paths: Sequence[Path]) -> list[Path]:
         merged = []
         for g in range(0, len(paths), MAX_OPEN):
             target = paths[0].with_name(f"farmer_sums.merge{level}-{g // MAX_OPEN:05d}.csv")
-            with target.open("w", encoding="utf-8", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(_COLUMNS)
-                w.writerows(_summed(paths[g : g + MAX_OPEN]))
+            _write(target, _summed(paths[g : g + MAX_OPEN]))
             merged.append(target)
         paths = merged
     return paths
