@@ -127,7 +127,7 @@ def _run(env: dict[str, str], workers: int) -> dict:
             for line in (Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "run.log")
             .read_text(encoding="utf-8")
             .splitlines()
-            if " INFO imagery: " in line
+            if " INFO imagery: " in line or " INFO models: " in line
         ],
     }
 

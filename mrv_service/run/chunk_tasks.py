@@ -6,6 +6,8 @@ functions (:func:`~mrv_service.run.verification_stage.verification_chunk`,
 :func:`~mrv_service.run.accounting_stage.accounting_chunk`), writes the per-plot results into the
 chunk's directory (atomic renames: a task run twice after a worker died writes the same files)
 and returns only the chunk's sums and counts, which do not grow with the number of plots.
+The accounting's per-plot shares need the project's deduction and buffer, known once every
+chunk's models are done: two more tasks per chunk (:func:`gain_task`, :func:`shares_task`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
-from mrv_service.run.accounting_stage import AccountingChunk, accounting_chunk
+from methodology.accounting import ProjectAccounting
+from mrv_service.run.accounting_stage import AccountingChunk, accounting_chunk, accounting_plots, gain_sum
 from mrv_service.run.cluster import atomic_write
+from mrv_service.run.farmer_sums import write_farmer_sums
 from mrv_service.run.inputs import ProjectInputs
 from mrv_service.run.models_partials import ModelsPartials
 from mrv_service.run.models_stage import models_chunk
@@ -27,8 +32,11 @@ from mrv_service.run.verification_stage import DetectorSet, VerificationCounts, 
 __all__ = [
     "ChunkFiles",
     "ModelsTask",
+    "SharesTask",
     "VerificationTask",
+    "gain_task",
     "models_task",
+    "shares_task",
     "verification_task",
 ]
 
@@ -125,3 +133,31 @@ def models_task(task: ModelsTask) -> tuple[ModelsPartials, AccountingChunk]:
     atomic_write(task.files.accounting, lambda p: acc.plots.to_netcdf(p))
     atomic_write(task.files.trajectories, lambda p: traj.to_netcdf(p))
     return chunk.partials, dataclasses.replace(acc, plots=acc.plots.drop_dims("plot"))
+
+
+@dataclasses.dataclass(frozen=True)
+class SharesTask:
+    files: ChunkFiles
+    acc: ProjectAccounting
+    """The project's accounting (per vintage: a few numbers)."""
+    total_gain: np.ndarray | None = None
+    """Per vintage: the gains of every plot summed [quanta of t CO2e] (the buffer's shares);
+    None for :func:`gain_task`, which sums them."""
+
+
+def gain_task(task: SharesTask) -> np.ndarray:
+    """The chunk's part of the buffer's denominator (:func:`~mrv_service.run.accounting_stage.gain_sum`)."""
+    with xr.open_dataset(task.files.accounting) as ds:
+        return gain_sum(ds.load(), task.acc)
+
+
+def shares_task(task: SharesTask) -> None:
+    """The chunk's rows of ``plot_results.csv`` (the models' columns and the plots' shares of the
+    deduction and buffer) and its sums per farmer, written into the chunk's directory."""
+    if task.total_gain is None:
+        raise ValueError("shares_task needs the project's total gain (gain_task's sums)")
+    with xr.open_dataset(task.files.accounting) as ds:
+        table, farmers = accounting_plots(ds.load(), task.acc, task.total_gain)
+    rows = pd.read_pickle(task.files.models, compression=None).merge(table, on="plot_id", how="left")
+    atomic_write(task.files.results, lambda p: rows.to_csv(p, index=False))
+    atomic_write(task.files.farmers, lambda p: write_farmer_sums(farmers, p))
