@@ -46,6 +46,7 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime as dt
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -215,7 +216,7 @@ def crop_dry_matter(yield_fresh: Any, dry: float) -> Any:
     >>> round(crop_dry_matter(10.0, 0.87), 6)
     8.7
     """
-    if np.any(np.asarray(yield_fresh) < 0):
+    if (yield_fresh < 0) if isinstance(yield_fresh, float | int) else np.any(np.asarray(yield_fresh) < 0):
         raise ModelInputError(f"yield must be >= 0 t ha-1, got {yield_fresh!r}")
     return yield_fresh * dry
 
@@ -225,8 +226,12 @@ def _c_fraction(c_fraction: float | None) -> float:
 
 
 def _check_fraction(name: str, x: Any) -> None:
-    a = np.asarray(x, dtype=float)
-    if np.any((a < 0) | (a > 1)) or np.any(np.isnan(a)):
+    if isinstance(x, float | int):  # one season's value: no array (called per season and plot)
+        bad = not 0 <= x <= 1  # NaN too
+    else:
+        a = np.asarray(x, dtype=float)
+        bad = bool(np.any((a < 0) | (a > 1)) or np.any(np.isnan(a)))
+    if bad:
         raise ModelInputError(f"{name} must be a fraction in [0, 1], got {x!r}")
 
 
@@ -455,18 +460,21 @@ def _ordinal(d: dt.date) -> int:
     return d.year * 12 + d.month - 1
 
 
+@functools.cache
 def _days_in_month(ordinal: int) -> int:
     return calendar.monthrange(ordinal // 12, ordinal % 12 + 1)[1]
 
 
-def _days_per_month(start: dt.date, end: dt.date) -> dict[int, int]:
-    """Number of days of [start, end] (both included) in each calendar month, by month ordinal."""
-    out: dict[int, int] = {}
+@functools.lru_cache(maxsize=65_536)  # seasons of many plots share their dates
+def _days_per_month(start: dt.date, end: dt.date) -> tuple[tuple[int, int], ...]:
+    """Number of days of [start, end] (both included) in each calendar month: (month ordinal,
+    days) pairs in month order."""
+    out = []
     for mo in range(_ordinal(start), _ordinal(end) + 1):
         first = dt.date(mo // 12, mo % 12 + 1, 1)
         last = dt.date(mo // 12, mo % 12 + 1, _days_in_month(mo))
-        out[mo] = (min(end, last) - max(start, first)).days + 1
-    return out
+        out.append((mo, (min(end, last) - max(start, first)).days + 1))
+    return tuple(out)
 
 
 def _describe(rec: dict[str, Any]) -> str:
@@ -587,7 +595,11 @@ def build_carbon_inputs(
     used = used.rename_axis("_row").reset_index()
     used["date"] = used["date"].dt.date
     by_plot: dict[Any, list[dict[str, Any]]] = {}
-    for rec in used.to_dict("records"):
+    names = list(used.columns)
+    # the records as dicts of Python values, as ``to_dict("records")`` gives them, from whole
+    # columns (``tolist``) rather than boxing each value
+    for values in zip(*(used[c].tolist() for c in names), strict=True):
+        rec = dict(zip(names, values, strict=True))
         by_plot.setdefault(rec["plot_id"], []).append(rec)
 
     for pid, recs in by_plot.items():
@@ -649,7 +661,7 @@ def build_carbon_inputs(
                 c_ag[i, jh] += float(ag)
             days = _days_per_month(sdate, hdate)
             n_days = (hdate - sdate).days + 1
-            for mo, nd in days.items():
+            for mo, nd in days:
                 j = mo - m0
                 if not 0 <= j < n_months:
                     continue
