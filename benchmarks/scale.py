@@ -15,7 +15,9 @@ Prints, per run: the wall time of each stage (from the run's summary.json) and o
 process, plots per second, the peak resident memory of the run's process, of the largest worker
 and of all of them together, and of the run's process in each phase (cut at run.log's times); the
 cores busy in each phase (CPU time of the run's process and its workers over wall time, and its
-kernel share); then the speed-up of each stage, and last:
+kernel share); the file pages the runs read again after the kernel evicted them (a VM that
+pages out cold memory on its own, DAMON, makes the COGs and chunk files be read from disk again);
+then the speed-up of each stage, and last:
 ``scale: N plots, 2 workers vs 1: X.XXx`` (whole ``mrv run`` process).
 """
 
@@ -83,8 +85,41 @@ def _is_worker(p: psutil.Process) -> bool:
         return False
 
 
+def _refaults() -> int | None:
+    """File pages read again after the kernel evicted them, since boot (``/proc/vmstat``
+    ``workingset_refault_file``; None where it is not reported)."""
+    try:
+        for line in Path("/proc/vmstat").read_text(encoding="ascii").splitlines():
+            key, _, value = line.partition(" ")
+            if key == "workingset_refault_file":
+                return int(value)
+    except OSError:
+        pass
+    return None
+
+
+def _proactive_reclaim() -> str | None:
+    """What the kernel's DAMON does on its own, when it pages out cold memory (a VM's proactive
+    reclaim), else None."""
+    root = Path("/sys/kernel/mm/damon/admin/kdamonds")
+    try:
+        for state in root.glob("*/state"):
+            if state.read_text(encoding="ascii").strip() != "on":
+                continue
+            for action in state.parent.glob("contexts/*/schemes/*/action"):
+                if action.read_text(encoding="ascii").strip() == "pageout":
+                    quotas = action.parent / "quotas"
+                    mib = int((quotas / "bytes").read_text(encoding="ascii")) / 2**20
+                    ms = int((quotas / "reset_interval_ms").read_text(encoding="ascii"))
+                    return f"the kernel's DAMON pages out cold file pages, up to {mib:.0f} MiB per {ms} ms"
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def _run(env: dict[str, str], workers: int) -> dict:
     run_env = {**os.environ, **env, "MRV_DASK_WORKERS": str(workers)}
+    refaults = _refaults()
     t = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mrv_service.cli", "-q", "run", PROJECT],
@@ -110,10 +145,15 @@ def _run(env: dict[str, str], workers: int) -> dict:
         raise SystemExit(f"mrv run failed ({workers} workers):\n{out}\n{err}")
     summary = json.loads((Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "summary.json").read_text(encoding="utf-8"))
     gib = 1024.0**3
+    after = _refaults()
+    reread = (
+        None if refaults is None or after is None else (after - refaults) * os.sysconf("SC_PAGE_SIZE") / gib
+    )
     worker_peaks = [rss for kind, rss in peaks.values() if kind == "worker"]
     marks = _phase_marks(Path(env["MRV_OUTPUT_DIR"]) / PROJECT / "run.log")
     return {
         "workers": workers,
+        "reread_gib": reread,
         "wall": wall,
         "stages": summary["run"]["timings_s"],
         "run_peak_gib": max((rss for kind, rss in peaks.values() if kind == "run"), default=0) / gib,
@@ -296,6 +336,17 @@ def main() -> None:
     for r in runs:
         for line in r["imagery_parts"]:
             print(f"{r['workers']} worker(s): {line}")
+    reclaim = _proactive_reclaim()
+    print(
+        "file pages read again after eviction: "
+        + "; ".join(
+            f"{r['workers']} worker(s) {r['reread_gib']:.1f} GiB"
+            if r["reread_gib"] is not None
+            else "not reported"
+            for r in runs
+        )
+        + (f" ({reclaim})" if reclaim else "")
+    )
     credited = {r["credited"] for r in runs}
     print(
         f"credited t CO2e: {sorted(credited)} ({'identical' if len(credited) == 1 else 'DIFFERENT'} across runs)"
