@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from models.units import C_TO_CO2
@@ -37,9 +38,25 @@ INTERVAL = (0.05, 0.95)
 """Percentiles of the reported interval: the 90 % interval of the VCS uncertainty rule."""
 
 
+def _quantiles(values: xr.DataArray, qs: list[float], dim: str) -> xr.DataArray:
+    """``values.quantile(qs, dim)`` (linear interpolation), along ``quantile``: numpy's quantile
+    over the whole array when nothing is NaN. xarray's default skips NaN with numpy's nanquantile,
+    which sorts each plot's draws in a Python loop (10x slower on a chunk's plots); both take the
+    same order statistics and interpolation, so the values are identical."""
+    data = values.transpose(dim, ...)
+    if np.issubdtype(data.dtype, np.floating) and np.isnan(data.values).any():
+        return values.quantile(qs, dim=dim)
+    rest = data.isel({dim: 0}, drop=True)  # the other dimensions and their coordinates
+    return xr.DataArray(
+        np.quantile(data.values, qs, axis=0),
+        dims=("quantile", *rest.dims),
+        coords={**rest.coords, "quantile": qs},
+    )
+
+
 def interval(values: xr.DataArray, dim: str = "draw") -> xr.Dataset:
     """Mean, sd and 5 / 50 / 95 % percentiles over ``dim``, units kept."""
-    q = values.quantile([INTERVAL[0], 0.5, INTERVAL[1]], dim=dim)
+    q = _quantiles(values, [INTERVAL[0], 0.5, INTERVAL[1]], dim)
     units = values.attrs.get("units", "1")
     out = xr.Dataset(
         {

@@ -221,6 +221,11 @@ def crop_dry_matter(yield_fresh: Any, dry: float) -> Any:
     return yield_fresh * dry
 
 
+def _isna(x: Any) -> bool:
+    """``pandas.isna`` of one value of a record (None, NaN or pandas.NA), without pandas' dispatch."""
+    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float | np.floating) and x != x)
+
+
 def _c_fraction(c_fraction: float | None) -> float:
     return residue_parameter("*", "c_fraction").value if c_fraction is None else c_fraction
 
@@ -367,11 +372,16 @@ def manure_carbon(fresh_rate: Any, c_content_pct: Any) -> Any:
     >>> round(manure_carbon(30.0, 12.0), 6)
     3.6
     """
-    r = np.asarray(fresh_rate, dtype=float)
-    c = np.asarray(c_content_pct, dtype=float)
-    if np.any(r < 0) or np.any(np.isnan(r)):
+    if isinstance(fresh_rate, float | int) and isinstance(c_content_pct, float | int):
+        bad_rate, bad_c = not fresh_rate >= 0, not 0 < c_content_pct <= 100  # NaN too
+    else:  # arrays
+        r = np.asarray(fresh_rate, dtype=float)
+        c = np.asarray(c_content_pct, dtype=float)
+        bad_rate = bool(np.any(r < 0) or np.any(np.isnan(r)))
+        bad_c = bool(np.any((c <= 0) | (c > 100)) or np.any(np.isnan(c)))
+    if bad_rate:
         raise ModelInputError(f"manure_rate must be >= 0 t ha-1, got {fresh_rate!r}")
-    if np.any((c <= 0) | (c > 100)) or np.any(np.isnan(c)):
+    if bad_c:
         raise ModelInputError(f"manure_c must be in (0, 100] % of fresh mass, got {c_content_pct!r}")
     return fresh_rate * c_content_pct / 100.0
 
@@ -395,7 +405,7 @@ def retained_fraction(method: Any = None, residue_fraction: Any = None) -> float
     ModelInputError
         If neither is usable.
     """
-    if residue_fraction is not None and not pd.isna(residue_fraction):
+    if not _isna(residue_fraction):
         f = float(residue_fraction)
         _check_fraction("residue_fraction", f)
         return f
@@ -593,7 +603,14 @@ def build_carbon_inputs(
         ],
     ]
     used = used.rename_axis("_row").reset_index()
-    used["date"] = used["date"].dt.date
+    if used["date"].isna().any():
+        row = used.loc[used["date"].isna()].iloc[0]
+        raise ModelInputError(
+            f"row {row['_row']} (plot {row['plot_id']!r}, {row['activity']}) has no date; log the date (YYYY-MM-DD)"
+        )
+    # datetime.date objects, one per distinct day (records share their days)
+    days, day_of = np.unique(used["date"].to_numpy().astype("datetime64[D]"), return_inverse=True)
+    used["date"] = days.astype(object)[day_of]
     by_plot: dict[Any, list[dict[str, Any]]] = {}
     names = list(used.columns)
     # the records as dicts of Python values, as ``to_dict("records")`` gives them, from whole
@@ -629,12 +646,12 @@ def build_carbon_inputs(
                     f"{_describe(h)} has no crop (field 'crop'); valid crops: {', '.join(CROPS)}"
                 )
             yld = h["yield"]
-            if pd.isna(yld):
+            if _isna(yld):
                 raise ModelInputError(f"{_describe(h)} has no yield (field 'yield', t/ha)")
             next_sow = [r["date"] for r in sowings if r["date"] > hdate]
             window_end = next_sow[0] if next_sow else hdate + dt.timedelta(days=365)
             # retained fraction: harvest row, then first residue record in [harvest, next sowing]
-            if not pd.isna(h["residue_fraction"]) or h["method"] in RESIDUE_RETAINED_BY_METHOD:
+            if not _isna(h["residue_fraction"]) or h["method"] in RESIDUE_RETAINED_BY_METHOD:
                 f_ret = retained_fraction(h["method"], h["residue_fraction"])
             else:
                 rr = [r for r in residues if hdate <= r["date"] <= window_end]
@@ -677,7 +694,7 @@ def build_carbon_inputs(
             prev_harvest = hdate
 
         for mrec in (r for r in recs if r["activity"] == "manure"):
-            if pd.isna(mrec["manure_rate"]) or pd.isna(mrec["manure_c"]):
+            if _isna(mrec["manure_rate"]) or _isna(mrec["manure_c"]):
                 raise ModelInputError(
                     f"{_describe(mrec)} lacks manure_rate (t/ha fresh) or manure_c (% C of fresh mass); "
                     "log both, e.g. manure_c from a lab analysis of the manure"

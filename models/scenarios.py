@@ -209,6 +209,12 @@ def chain_management(inputs: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def _months_of(inputs: xr.Dataset, months: pd.PeriodIndex) -> xr.Dataset:
+    """``inputs`` over a consecutive run of its months, as new (C-ordered) arrays."""
+    first = int(np.searchsorted(inputs["month"].values, months[0].to_timestamp(how="start").to_datetime64()))
+    return inputs.isel(month=slice(first, first + len(months))).copy(deep=True)
+
+
 def scenario_management(
     activities: pd.DataFrame,
     plots: list[str],
@@ -222,12 +228,20 @@ def scenario_management(
     """Monthly management of both scenarios and the look-back (:func:`run_scenarios` steps 1-2)."""
     months = pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="M")
     p = params or CarbonInputParameters(default_retained_fraction=0.0)
-    project = build_carbon_inputs(activities, months, params=p, plots=plots)
-    base_acts, defaulted = baseline_activities(activities, project_start, baseline_years)
-    baseline = build_carbon_inputs(base_acts, months, params=p, plots=plots)
     years = sorted(int(y) for y in baseline_years)
     spin_months = pd.period_range(pd.Timestamp(f"{years[0]}-01"), pd.Timestamp(f"{years[-1]}-12"), freq="M")
-    spin = build_carbon_inputs(activities, spin_months, params=p, plots=plots)
+    # the project's and the look-back's months from one pass over the logs: a month's inputs do
+    # not depend on the months around it (build_carbon_inputs takes every record, then drops
+    # what falls outside its months), so both are cut from the months that span the two
+    both = build_carbon_inputs(
+        activities,
+        pd.period_range(min(months[0], spin_months[0]), max(months[-1], spin_months[-1]), freq="M"),
+        params=p,
+        plots=plots,
+    )
+    project, spin = (_months_of(both, m) for m in (months, spin_months))
+    base_acts, defaulted = baseline_activities(activities, project_start, baseline_years)
+    baseline = build_carbon_inputs(base_acts, months, params=p, plots=plots)
     return ScenarioManagement(
         chain_management(project), chain_management(baseline), chain_management(spin), tuple(defaulted)
     )

@@ -143,3 +143,17 @@ def test_add_model_error_by_hand_and_only_on_changed_plots():
     assert out.attrs == v.attrs
     # no deviates: nothing added
     assert add_model_error(v, None, sigma, years) is v
+
+
+def test_interval_skips_nan_draws_by_hand():
+    # plot 0 draws 0..10 (11 values): p5 at (n - 1) 0.05 = 0.5 -> 0.5, p95 at 9.5 -> 9.5;
+    # plot 1 the same with draw 10 NaN: 0..9 (10 values) p5 at 9 x 0.05 = 0.45 -> 0.45,
+    # p50 at 4.5 -> 4.5, p95 at 8.55 -> 8.55 (the NaN draw is skipped, as xarray's quantile does)
+    a = np.arange(11.0)
+    b = a.copy()
+    b[10] = np.nan
+    s = interval(xr.DataArray(np.stack([a, b], axis=1), dims=("draw", "plot"), coords={"plot": ["x", "y"]}))
+    np.testing.assert_allclose(s["p5"].values, [0.5, 0.45], rtol=1e-14)
+    np.testing.assert_allclose(s["p50"].values, [5.0, 4.5], rtol=1e-14)
+    np.testing.assert_allclose(s["p95"].values, [9.5, 8.55], rtol=1e-14)
+    assert list(s["p5"]["plot"].values) == ["x", "y"]

@@ -63,6 +63,11 @@ def test_manure_carbon():
     assert m.manure_carbon(30.0, 12.0) == pytest.approx(3.6)
     with pytest.raises(ModelInputError, match="manure_c"):
         m.manure_carbon(30.0, 0.0)
+    with pytest.raises(ModelInputError, match="manure_rate"):
+        m.manure_carbon(float("nan"), 12.0)
+    with pytest.raises(ModelInputError, match="manure_c"):
+        m.manure_carbon(np.array([30.0, 20.0]), np.array([12.0, 101.0]))
+    np.testing.assert_allclose(m.manure_carbon(np.array([30.0, 10.0]), np.array([12.0, 5.0])), [3.6, 0.5])
 
 
 def test_retained_fraction_rules():
@@ -202,6 +207,13 @@ def test_plots_argument_and_outside_period():
     assert ds.c_inp.sel(plot="p1").values.sum() == pytest.approx(5.26176 - 1.60776 * 61 / 153)
     with pytest.raises(ModelInputError, match="not in `plots`"):
         m.build_carbon_inputs(df, MONTHS_2024, plots=["p0"])
+
+
+def test_a_record_without_a_date_is_named():
+    rows = _season()
+    rows[1]["date"] = None  # the harvest, the file's row 1
+    with pytest.raises(ModelInputError, match=r"row 1 \(plot 'p1', harvest\) has no date"):
+        m.build_carbon_inputs(pd.DataFrame(rows), MONTHS_2024)
 
 
 def test_errors_name_the_record_and_fix():

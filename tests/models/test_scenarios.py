@@ -9,10 +9,12 @@ import pytest
 import xarray as xr
 
 from models.errors import ModelInputError
+from models.inputs import CarbonInputParameters, build_carbon_inputs
 from models.scenarios import (
     COMMON_PRACTICE,
     DEFAULT_CREDITING_MONTH,
     baseline_activities,
+    chain_management,
     changed_plots,
     climatology,
     crediting_points,
@@ -346,3 +348,44 @@ def test_monte_carlo_in_chunks_equals_one_chunk():
     np.testing.assert_allclose(l3.values, l7.values, rtol=1e-12, atol=1e-12)
     # unchanged plots: exactly zero in every draw
     np.testing.assert_array_equal(v3.sel(plot=["B", "C"]).values, 0.0)
+
+
+def test_project_and_look_back_months_cut_from_one_pass_over_the_logs():
+    # scenario_management builds the inputs once over 2021-01..2025-12 and cuts the project's
+    # (2024-01..2025-12) and the look-back's (2021-01..2023-12) months from it: each must be what
+    # build_carbon_inputs gives over those months alone (a month's inputs do not depend on the
+    # months around it), including roots of a season that straddles the cut (sown 2023, harvested 2024)
+    acts = pd.concat(
+        [
+            _activities(),
+            _frame(
+                [
+                    dict(plot_id="D", date="2023-11-01", activity="sowing", crop="wheat"),
+                    {
+                        "plot_id": "D",
+                        "date": "2024-02-15",
+                        "activity": "harvest",
+                        "crop": "wheat",
+                        "yield": 3.0,
+                    },
+                    dict(plot_id="D", date="2024-02-20", activity="residue", method="removed"),
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
+    plots = ["A", "B", "C", "D"]
+    mg = scenario_management(
+        acts, plots, start="2024-01", end="2025-12", project_start="2024-01-01", baseline_years=LOOKBACK
+    )
+    p = CarbonInputParameters(default_retained_fraction=0.0)
+    for got, months in (
+        (mg.project, pd.period_range("2024-01", "2025-12", freq="M")),
+        (mg.spinup, pd.period_range("2021-01", "2023-12", freq="M")),
+    ):
+        xr.testing.assert_identical(
+            got, chain_management(build_carbon_inputs(acts, months, params=p, plots=plots))
+        )
+    # the straddling season's roots fall on both sides of the cut: Nov-Dec 2023 in the look-back
+    assert float(mg.spinup["c_inp"].sel(plot="D", month="2023-12").squeeze()) > 0
+    assert float(mg.project["c_inp"].sel(plot="D", month="2024-01").squeeze()) > 0
