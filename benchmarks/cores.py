@@ -9,6 +9,8 @@ for four kinds of work, each the same fixed job per process, run by 1 and then 2
 
 * ``arithmetic``: a loop on a few small numbers, in the core's registers and L1 cache (the
   pure-CPU ceiling);
+* ``objects``: walking 200,000 records held as Python dicts, scattered in memory (the models'
+  per-season Python code: interpreted, with a working set far beyond the core's own caches);
 * ``deflate``: zlib decompression of 4 MiB buffers (what decoding a COG's blocks is);
 * ``memory``: copying a 256 MiB array (the memory bandwidth: assembling and writing arrays);
 * ``page cache``: reading a 256 MiB file already in the page cache (the kernel's copy: reading
@@ -56,6 +58,26 @@ def _deflate(seconds: float, _path: str) -> float:
     return n * field.nbytes / MIB / (time.perf_counter() - t0)
 
 
+def _objects(seconds: float, _path: str) -> float:
+    """Passes per second over 200,000 records held as Python dicts (some 60 MB of objects, far
+    beyond a core's L2 cache), each looked up, compared and summed: what the models' per-season
+    Python code does with the activity records."""
+    recs = [
+        {"plot_id": f"P{i // 25:06d}", "activity": ("sowing", "harvest", "residue")[i % 3], "yield": i * 0.5}
+        for i in range(200_000)
+    ]
+    order = np.random.default_rng(0).permutation(len(recs)).tolist()  # the records scattered in memory
+    recs = [recs[i] for i in order]
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        by_plot: dict[str, float] = {}
+        for r in recs:
+            if r["activity"] == "harvest":
+                by_plot[r["plot_id"]] = by_plot.get(r["plot_id"], 0.0) + r["yield"]
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
 def _memory(seconds: float, _path: str) -> float:
     """MiB copied per second."""
     src = np.ones(256 * MIB // 8)
@@ -80,6 +102,7 @@ def _page_cache(seconds: float, path: str) -> float:
 
 KINDS = {
     "arithmetic": (_arithmetic, "loops/s"),
+    "objects": (_objects, "passes/s"),
     "deflate": (_deflate, "MiB/s"),
     "memory": (_memory, "MiB/s"),
     "page cache": (_page_cache, "MiB/s"),

@@ -171,10 +171,14 @@ def count_verdicts(path: Path, block_rows: int = VERDICT_BLOCK_ROWS) -> pd.DataF
 
 
 def write_json(doc: Mapping[str, Any], path: Path) -> Path:
-    """Write a document model as UTF-8 JSON (Chinese kept readable); returns ``path``."""
+    """Write a document model as UTF-8 JSON (Chinese kept readable); returns ``path``.
+
+    Without indentation: Python's JSON encoder indents only in its pure-Python path, 4-5x slower
+    than its C encoder on a county's plot register (``python -m json.tool`` indents a copy).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    path.write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
     return path
 
 

@@ -36,11 +36,13 @@ def records():
     logging.getLogger(LOGGER).removeHandler(handler)
 
 
-@pytest.mark.parametrize("where", ["run process", "worker process", "worker thread of the run process"])
+@pytest.mark.parametrize(
+    "where", ["run process", "worker process", "two worker processes", "worker thread of the run process"]
+)
 def test_the_documents_warnings_reach_the_run_once(tmp_path, records, where):
     """A run directory without plot_results.csv: neither document can be built, and each says
-    so once in the run's log, wherever they were built (a worker thread of this process logs
-    through the same handlers)."""
+    so once in the run's log, in the documents' order, wherever they were built (one task per
+    document on a cluster; a worker thread of this process logs through the same handlers)."""
     args = (tmp_path, _inputs(), {"accounting": {}}, "salt")
     if where == "run process":
         written = run_documents(ChunkPool(None), *args)
@@ -49,7 +51,10 @@ def test_the_documents_warnings_reach_the_run_once(tmp_path, records, where):
 
         with (
             LocalCluster(
-                n_workers=1, threads_per_worker=1, processes=where == "worker process", dashboard_address=":0"
+                n_workers=2 if where.startswith("two") else 1,
+                threads_per_worker=1,
+                processes=where != "worker thread of the run process",
+                dashboard_address=":0",
             ) as cluster,
             Client(cluster) as client,
         ):
@@ -59,3 +64,16 @@ def test_the_documents_warnings_reach_the_run_once(tmp_path, records, where):
     assert len(texts) == 2, texts
     assert texts[0].startswith("documents: pdd not written:") and "plot_results.csv is missing" in texts[0]
     assert texts[1].startswith("documents: reduction_report not written:")
+
+
+def test_one_document_only(tmp_path, records):
+    from mrv_service.documents import write_run_documents
+
+    assert (
+        write_run_documents(tmp_path, _inputs(), {"accounting": {}}, id_salt="s", only="reduction_report")
+        == []
+    )
+    texts = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert len(texts) == 1 and texts[0].startswith("documents: reduction_report not written:"), texts
+    with pytest.raises(ValueError, match="valid: pdd, reduction_report"):
+        write_run_documents(tmp_path, _inputs(), {"accounting": {}}, only="report")
