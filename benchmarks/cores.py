@@ -59,7 +59,7 @@ def _deflate(seconds: float, _path: str) -> float:
 
 
 def _objects(seconds: float, _path: str) -> float:
-    """Passes per second over 200,000 records held as Python dicts (some 60 MB of objects, far
+    """Passes per second over 200,000 records held as Python dicts (some 50 MiB of objects, far
     beyond a core's L2 cache), each looked up, compared and summed: what the models' per-season
     Python code does with the activity records."""
     recs = [

@@ -17,7 +17,9 @@ and of all of them together, and of the run's process in each phase (cut at run.
 cores busy in each phase (CPU time of the run's process and its workers over wall time, and its
 kernel share); the file pages the runs read again after the kernel evicted them (a VM that
 pages out cold memory on its own, DAMON, makes the COGs and chunk files be read from disk again);
-then the speed-up of each stage, and last:
+one core's speed just before and after each run (``benchmarks/cores.py``'s arithmetic, 2 s), and
+a warning when it moved by more than 10 % (a VM whose cores run at another speed for the second
+run gives a ratio that is not the code's); then the speed-up of each stage, and last:
 ``scale: N plots, 2 workers vs 1: X.XXx`` (whole ``mrv run`` process).
 """
 
@@ -239,6 +241,14 @@ def _database(url: str | None, tmp: Path, *, fresh: bool = True) -> str:
     return str(sa.engine.make_url(url).set(database="mrv_scale").render_as_string(hide_password=False))
 
 
+def _core_speed(seconds: float = 2.0) -> float:
+    """One core's speed now: :func:`cores._arithmetic` (``benchmarks/cores.py``) in this process."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cores import _arithmetic
+
+    return _arithmetic(seconds, "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--plots", type=int, default=100_000, help="plots of the generated county")
@@ -300,7 +310,10 @@ def main() -> None:
             t = time.perf_counter()
             load_sample(load_settings(env), echo=lambda _m: None)
             print(f"load (project create + 5 uploads, {db}): {time.perf_counter() - t:.0f} s", flush=True)
-        runs = [_run(env, n) for n in args.workers]
+        runs = []
+        for n in args.workers:
+            before = _core_speed()
+            runs.append({**_run(env, n), "speed": (before, _core_speed())})
 
     print(
         f"{'workers':>7} " + " ".join(f"{s:>12}" for s in STAGES) + f" {'mrv run':>9} {'plots/s':>8}"
@@ -347,6 +360,16 @@ def main() -> None:
         )
         + (f" ({reclaim})" if reclaim else "")
     )
+    print(
+        "one core's speed before / after each run (benchmarks/cores.py arithmetic, loops/s): "
+        + "; ".join(f"{r['workers']} worker(s) {r['speed'][0]:.1f} / {r['speed'][1]:.1f}" for r in runs)
+    )
+    speeds = [x for r in runs for x in r["speed"]]
+    if max(speeds) > 1.1 * min(speeds):
+        print(
+            "  the machine's speed changed by more than 10 % between the runs: their ratios mix the code's "
+            "scaling with the machine's (a virtual machine's cores are shared with its neighbours)"
+        )
     credited = {r["credited"] for r in runs}
     print(
         f"credited t CO2e: {sorted(credited)} ({'identical' if len(credited) == 1 else 'DIFFERENT'} across runs)"
