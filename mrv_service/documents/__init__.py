@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RUN_DOCUMENTS", "render_files", "write_run_documents"]
+__all__ = ["render_files", "write_run_documents"]
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,6 @@ def render_files(doc: Mapping[str, Any], out_dir: Path, basename: str) -> tuple[
         )
 
 
-RUN_DOCUMENTS = ("pdd", "reduction_report")
-"""The documents of a run, by file base name, in the order they are written (the PDD, then the
-emission-reduction report); each is built on its own (:func:`write_run_documents`)."""
-
-
 def write_run_documents(
     tmp: Path,
     inputs: Any,
@@ -61,7 +56,8 @@ def write_run_documents(
     """Write ``pdd.*`` and ``reduction_report.*`` (accounting period: the project years) of a run
     into its output directory ``tmp`` (still partial: ``summary`` is the summary being written).
 
-    ``only``: one of :data:`RUN_DOCUMENTS` (a run's cluster builds the two in two tasks at once).
+    ``only``: one of :data:`~mrv_service.documents.content.RUN_DOCUMENTS` (a run's cluster
+    builds the two in two tasks at once).
     Returns the files written, relative to ``tmp`` (the JSON always; DOCX, HTML and figures when
     the renderer is there). A document that cannot be built is logged as a warning and skipped:
     the run's other results are still published.
@@ -71,6 +67,7 @@ def write_run_documents(
     from mrv_service.documents.content import (
         PDD_BASENAME,
         REPORT_BASENAME,
+        RUN_DOCUMENTS,
         build_pdd,
         build_reduction_report,
         default_accounting_period,
@@ -92,7 +89,6 @@ def write_run_documents(
         ),
     )
     written: list[str] = []
-    assert tuple(b for b, _ in builders) == RUN_DOCUMENTS
     for basename, build in builders:
         if only is not None and basename != only:
             continue

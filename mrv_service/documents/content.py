@@ -64,6 +64,9 @@ __all__ = [
 
 PDD_BASENAME = "pdd"
 REPORT_BASENAME = "reduction_report"
+RUN_DOCUMENTS = (PDD_BASENAME, REPORT_BASENAME)
+"""The documents of a run, by file base name, in the order a run writes them; each can be built
+on its own (:func:`mrv_service.documents.write_run_documents`, ``only``)."""
 
 DOCUMENT_VERSION = "01"
 """Version of the generated documents' layout (the official template is not available)."""

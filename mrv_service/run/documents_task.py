@@ -8,8 +8,8 @@ holds none of it (``docs/SCALE.md``). Without a cluster they are built in the ru
 after the other, as every other task is.
 
 A worker's log records do not reach the run's ``run.log``: each task collects its document's
-records and the run's process logs them again, in the documents' order (not when the task ran in the run's own process,
-where they were already logged).
+records and the run's process logs them again, in the documents' order (not when the task ran in
+the run's own process, where they were already logged).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mrv_service.documents import RUN_DOCUMENTS, write_run_documents
+from mrv_service.documents import write_run_documents
+from mrv_service.documents.content import RUN_DOCUMENTS
 from mrv_service.run.cluster import ChunkPool
 from mrv_service.run.inputs import ProjectInputs
 
@@ -38,7 +39,7 @@ class DocumentsTask:
     summary: dict[str, Any]
     id_salt: str | None
     only: str
-    """The document this task writes (one of :data:`~mrv_service.documents.RUN_DOCUMENTS`)."""
+    """The document this task writes (one of :data:`~mrv_service.documents.content.RUN_DOCUMENTS`)."""
 
 
 @dataclasses.dataclass(frozen=True)
