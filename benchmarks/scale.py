@@ -243,7 +243,8 @@ def _database(url: str | None, tmp: Path, *, fresh: bool = True) -> str:
 
 def _core_speed(seconds: float = 2.0) -> float:
     """One core's speed now: :func:`cores._arithmetic` (``benchmarks/cores.py``) in this process."""
-    sys.path.insert(0, str(Path(__file__).parent))
+    if str(Path(__file__).parent) not in sys.path:
+        sys.path.insert(0, str(Path(__file__).parent))
     from cores import _arithmetic
 
     return _arithmetic(seconds, "")
@@ -368,7 +369,7 @@ def main() -> None:
     if max(speeds) > 1.1 * min(speeds):
         print(
             "  the machine's speed changed by more than 10 % between the runs: their ratios mix the code's "
-            "scaling with the machine's (a virtual machine's cores are shared with its neighbours)"
+            "scaling with the machine's (a virtual machine's core speed follows its host's load)"
         )
     credited = {r["credited"] for r in runs}
     print(

@@ -41,8 +41,9 @@ INTERVAL = (0.05, 0.95)
 def _quantiles(values: xr.DataArray, qs: list[float], dim: str) -> xr.DataArray:
     """``values.quantile(qs, dim)`` (linear interpolation), along ``quantile``: numpy's quantile
     over the whole array when nothing is NaN. xarray's default skips NaN with numpy's nanquantile,
-    which sorts each plot's draws in a Python loop (10x slower on a chunk's plots); both take the
-    same order statistics and interpolation, so the values are identical."""
+    which sorts each plot's draws in a Python loop (8x slower: 0.63 s against 0.08 s for 1,000
+    draws of 2,000 plots); both take the same order statistics and interpolation, so the values
+    are identical."""
     data = values.transpose(dim, ...)
     if np.issubdtype(data.dtype, np.floating) and np.isnan(data.values).any():
         return values.quantile(qs, dim=dim)
