@@ -12,7 +12,9 @@
 * neither: None, the run's own process (local threads for the imagery).
 
 :class:`ChunkPool` maps a task function over chunks on that client, or in the process, and
-returns the results in chunk order. A worker that dies mid-task loses nothing: the scheduler runs
+returns the results in chunk order. On a cluster each task runs the compiled kernels on its own
+thread only (:func:`on_its_thread`): Dask gives a run its parallelism across tasks, one per worker
+thread. A worker that dies mid-task loses nothing: the scheduler runs
 the task again elsewhere (``distributed.scheduler.allowed-failures``), and every task writes its
 files under their final names with an atomic rename, so a second execution rewrites the same bytes.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "ChunkPool",
     "atomic_write",
     "local_cluster",
+    "on_its_thread",
     "run_cluster",
     "worker_spawn_environ",
 ]
@@ -135,6 +138,28 @@ def run_cluster(env: Settings) -> Iterator[Any]:
     yield None
 
 
+def on_its_thread(fn: Callable[[Any], Any], task: Any) -> Any:
+    """``fn(task)`` with numba's parallel kernels (the RothC runs, the spin-up, the Monte Carlo
+    draws) on the calling thread only, then numba's thread count as it was.
+
+    A Dask worker thread is one core's share of the cluster (workers x threads = cores): a kernel
+    that started a thread per core of the machine in every task would make each worker use them
+    all, so that one worker did the work of two and two oversubscribed the cores. This is the rule
+    Dask applies to OpenMP, MKL and OpenBLAS (``OMP_NUM_THREADS=1`` and the others in
+    ``distributed.nanny.pre-spawn-environ``, ``distributed.yaml``) for numba, whose default is one
+    thread per core (``NUMBA_NUM_THREADS``). ``numba.set_num_threads`` holds for the calling
+    thread only ("Setting the Number of Threads", numba's parallel guide); ``NUMBA_NUM_THREADS``
+    cannot be used instead, because numba refuses a new value once its threads have started."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return fn(task)
+    finally:
+        numba.set_num_threads(before)
+
+
 class ChunkPool:
     """Runs a task function over chunks on a Dask client, or one after another in this process."""
 
@@ -177,7 +202,7 @@ class ChunkPool:
         index: dict[str, int] = {}
 
         def submit(i: int) -> Any:
-            fut = self.client.submit(fn, make_task(i), key=f"{name}-{self.label}-{token}-{i:05d}", pure=False)
+            fut = self.client.submit(on_its_thread, fn, make_task(i), key=f"{name}-{self.label}-{token}-{i:05d}", pure=False)
             index[fut.key] = i
             return fut
 

@@ -1,6 +1,8 @@
 """The run's LocalCluster starts its workers with glibc's malloc thresholds raised
 (``mrv_service.run.cluster.WORKER_MALLOC``), and the setting does what it is there for: a worker
-keeps a freed scene's array in its heap for the next one instead of returning it to the system."""
+keeps a freed scene's array in its heap for the next one instead of returning it to the system.
+A chunk's task on the cluster runs numba's kernels on its own thread only (one worker thread is
+one core's share)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import os
 import pytest
 
 from mrv_service.config import load_settings
-from mrv_service.run.cluster import WORKER_MALLOC, run_cluster, worker_spawn_environ
+from mrv_service.run.cluster import WORKER_MALLOC, ChunkPool, run_cluster, worker_spawn_environ
 
 distributed = pytest.importorskip("distributed")
 
@@ -68,3 +70,35 @@ def test_the_services_cluster_starts_its_workers_the_same_way(tmp_path):
     finally:
         jobs.close()
     assert seen == WORKER_MALLOC
+
+
+def _kernel_threads(_task: int) -> tuple[int, int]:
+    """numba's thread count for this task, and the threads a parallel kernel used."""
+    import numba
+    import numpy as np
+
+    @numba.njit(parallel=True)
+    def thread_ids(n):
+        out = np.empty(n, dtype=np.int64)
+        for i in numba.prange(n):
+            out[i] = numba.get_thread_id()
+        return out
+
+    return numba.get_num_threads(), len(set(thread_ids(10_000).tolist()))
+
+
+def test_a_chunks_task_runs_the_kernels_on_its_own_thread(tmp_path):
+    import numba
+
+    cores = numba.config.NUMBA_NUM_THREADS
+    if cores < 2:
+        pytest.skip("one core: a kernel runs on one thread anyway")
+    # in the run's own process (no cluster) the kernels use every core
+    assert ChunkPool(None).map(_kernel_threads, int, 1, name="t") == [(cores, cores)]
+    env = load_settings(env={"MRV_DASK_WORKERS": "2", "MRV_DATA_DIR": str(tmp_path)})
+    with run_cluster(env) as client:
+        seen = ChunkPool(client).map(_kernel_threads, int, 4, name="t")
+        # outside a chunk's task the worker keeps numba's default
+        assert set(client.run(lambda: __import__("numba").get_num_threads()).values()) == {cores}
+    assert seen == [(1, 1)] * 4
+    assert numba.get_num_threads() == cores
