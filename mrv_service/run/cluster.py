@@ -202,7 +202,9 @@ class ChunkPool:
         index: dict[str, int] = {}
 
         def submit(i: int) -> Any:
-            fut = self.client.submit(on_its_thread, fn, make_task(i), key=f"{name}-{self.label}-{token}-{i:05d}", pure=False)
+            fut = self.client.submit(
+                on_its_thread, fn, make_task(i), key=f"{name}-{self.label}-{token}-{i:05d}", pure=False
+            )
             index[fut.key] = i
             return fut
 
