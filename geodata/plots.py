@@ -368,8 +368,12 @@ def check_plot_geometries(
     dist = np.full(n, np.nan)
     if check_region and ok.any():
         dist[ok] = distance_km(lon[ok], lat[ok], region_centre[0], region_centre[1])
-    for i in np.flatnonzero(ok):
-        if not (min_area_ha <= area[i] <= max_area_ha):
+    # each check over all plots at once; a plot gets the first one it fails
+    bad_area = ~((min_area_ha <= area) & (area <= max_area_ha))
+    outside = ~in_china(lon, lat)
+    too_far = dist > max_distance_km if check_region else np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(ok & (bad_area | outside | too_far)):
+        if bad_area[i]:
             add(
                 int(i),
                 "error",
@@ -377,7 +381,7 @@ def check_plot_geometries(
                 "check the CRS and the boundary (a plot in degrees read as metres, or a field block "
                 "digitised as one plot); split large blocks into plots",
             )
-        elif not in_china(lon[i], lat[i]):
+        elif outside[i]:
             add(
                 int(i),
                 "error",
@@ -385,7 +389,7 @@ def check_plot_geometries(
                 "check the coordinates and the CRS of the file (x is the longitude, y the latitude); "
                 "the service covers plots in China only",
             )
-        elif check_region and dist[i] > max_distance_km:
+        elif too_far[i]:
             add(
                 int(i),
                 "error",
