@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,9 @@ __all__ = [
     "is_blank",
     "column_name",
     "parse_id",
+    "parse_id_column",
+    "text_column",
+    "oversized_cells",
     "parse_number",
     "parse_date",
     "parse_enum",
@@ -150,6 +153,30 @@ def parse_id(value: Any) -> str | None:
     if isinstance(value, np.integer):
         value = int(value)
     return str(value).strip()
+
+
+def _all_text(values: Sequence[Any]) -> bool:
+    """Every cell is text or empty (``None``)."""
+    return all(type(v) is str or v is None for v in values)
+
+
+def parse_id_column(values: Sequence[Any]) -> list[str | None]:
+    """:func:`parse_id` of every cell of a column.
+
+    A column of text and empty cells (what GDAL gives for a string attribute) is stripped in one pass, without
+    :func:`parse_id`'s per-cell type checks (about 1 s for the two id columns of 100,000 plots);
+    any other column goes cell by cell. The results are the same.
+    """
+    if _all_text(values):
+        return [v.strip() or None if v is not None else None for v in values]
+    return [parse_id(v) for v in values]
+
+
+def text_column(values: Sequence[Any]) -> list[str | None]:
+    """Every cell of a text column stripped; ``None`` for a blank cell (:func:`is_blank`)."""
+    if _all_text(values):
+        return [v.strip() or None if v is not None else None for v in values]
+    return [None if is_blank(v) else str(v).strip() for v in values]
 
 
 def parse_number(value: Any) -> float | None:
@@ -376,3 +403,22 @@ def text_cell(raw: Any, label: str, limit: int | None) -> str | None:
             f"shorten it to at most {limit} characters",
         )
     return text
+
+
+def oversized_cells(
+    values: Sequence[str | None], label: str, limit: int | None
+) -> list[tuple[int, CellError]]:
+    """The cells of a parsed text column (:func:`text_column`, :func:`parse_id_column`) that
+    :func:`text_cell` refuses, as ``(index, error)``; the column is scanned in one pass and only
+    those cells are checked one by one."""
+    out = []
+    for i in [
+        k
+        for k, v in enumerate(values)
+        if v is not None and ("\x00" in v or (limit is not None and len(v) > limit))
+    ]:
+        try:
+            text_cell(values[i], label, limit)
+        except CellError as exc:
+            out.append((i, exc))
+    return out

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from geodata.errors import CRSError
 from geodata.plots import check_crs, check_plot_geometries
 from models.errors import MRVError
-from mrv_service.ingest.cells import CellError, is_blank, parse_id, stored_length, text_cell
+from mrv_service.ingest.cells import oversized_cells, parse_id_column, stored_length, text_column
 from mrv_service.ingest.fields import PLOT_FIELDS
 from mrv_service.ingest.headers import map_headers
 from mrv_service.ingest.plot_files import (
@@ -83,10 +83,6 @@ def hash_national_id(national_id: str, salt: str) -> str:
         raise IngestSettingsError("an empty id_salt would store unsalted hashes; set MRV_ID_SALT")
     norm = re.sub(r"\s+", "", str(national_id)).upper()
     return hashlib.sha256(f"{salt}:{norm}".encode()).hexdigest()
-
-
-def _as_text(value: Any) -> str | None:
-    return None if is_blank(value) else str(value).strip()
 
 
 def ingest_plots(
@@ -160,12 +156,11 @@ def ingest_plots(
         c = columns.get(name)
         return list(gdf[c.header]) if c is not None else [None] * len(gdf)
 
-    plot_ids = [parse_id(v) for v in col("plot_id")]
-    farmer_ids = [parse_id(v) for v in col("farmer_id")]
-    farmer_names, villages = [_as_text(v) for v in col("farmer_name")], [_as_text(v) for v in col("village")]
-    national_ids = [_as_text(v) for v in col("national_id")]
-    county_given = [_as_text(v) for v in col("county")]
-    cropping = [_as_text(v) for v in col("cropping_system")]
+    plot_ids, farmer_ids = parse_id_column(col("plot_id")), parse_id_column(col("farmer_id"))
+    farmer_names, villages = text_column(col("farmer_name")), text_column(col("village"))
+    national_ids = text_column(col("national_id"))
+    county_given = text_column(col("county"))
+    cropping = text_column(col("cropping_system"))
     values_of = {
         "plot_id": plot_ids,
         "farmer_id": farmer_ids,
@@ -193,14 +188,10 @@ def ingest_plots(
     for name, (model, column) in _STORED.items():
         if name not in columns:
             continue
-        values, limit = values_of[name], stored_length(model, column)
-        for i, v in enumerate(values):
-            try:
-                text_cell(v, PLOT_FIELDS[name].label, limit)
-            except CellError as exc:
-                err(i, columns[name].header, exc.message, exc.fix)
-                if name in ("plot_id", "farmer_id"):
-                    too_long.add(i)
+        for i, exc in oversized_cells(values_of[name], PLOT_FIELDS[name].label, stored_length(model, column)):
+            err(i, columns[name].header, exc.message, exc.fix)
+            if name in ("plot_id", "farmer_id"):
+                too_long.add(i)
     counties = [c or project.county for c in county_given]
 
     stored = session.execute(

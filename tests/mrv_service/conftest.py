@@ -59,7 +59,7 @@ PROJECT_JSON = {
 }
 SALT = "test-salt"
 
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 """The store's latest Alembic revision (``mrv_service/store/migrations/versions``)."""
 
 # Four plots in UTM zone 51N (EPSG:32651) near Lishu, Jilin (about 124.4 E, 43.4 N); planar

@@ -6,6 +6,7 @@ so the ingests that catch ``ValueError`` and report the row keep working.
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from models.errors import MRVError
@@ -13,9 +14,14 @@ from mrv_service.ingest import cells, logs, plots, schema, soil
 from mrv_service.ingest.cells import (
     CellValueError,
     UnknownSpellingError,
+    is_blank,
+    oversized_cells,
     parse_date,
     parse_enum,
+    parse_id,
+    parse_id_column,
     parse_number,
+    text_column,
 )
 from mrv_service.ingest.months import month_start, parse_month
 from mrv_service.ingest.vocabularies import CROPS
@@ -60,3 +66,35 @@ def test_public_names_stay_importable(module):
         assert getattr(module, name) is not None, name
     assert schema.read_table.__module__ == "mrv_service.ingest.tables"
     assert schema.parse_number is parse_number
+
+
+@pytest.mark.parametrize(
+    ("column", "ids", "texts"),
+    [
+        # text and empty cells: the one-pass path
+        (
+            ["P1", " P2 ", "", "  ", None, "地块 3"],
+            ["P1", "P2", None, None, None, "地块 3"],
+            ["P1", "P2", None, None, None, "地块 3"],
+        ),
+        # numbers from GDAL go cell by cell: an integral float loses its .0 as an id only
+        (
+            [1001.0, 1002, np.int64(7), float("nan"), " x ", None],
+            ["1001", "1002", "7", None, "x", None],
+            ["1001.0", "1002", "7", None, "x", None],
+        ),
+        ([12.5, "\u3000", "a\tb "], ["12.5", None, "a\tb"], ["12.5", None, "a\tb"]),
+    ],
+)
+def test_a_column_parses_like_its_cells_one_by_one(column, ids, texts):
+    assert parse_id_column(column) == ids == [parse_id(v) for v in column]
+    assert text_column(column) == texts == [None if is_blank(v) else str(v).strip() for v in column]
+
+
+def test_oversized_cells_names_the_cells_text_cell_refuses():
+    values = ["ok", "x" * 101, None, "nul\x00here", "y" * 100]
+    found = oversized_cells(values, "the plot_id", 100)
+    assert [i for i, _ in found] == [1, 3]
+    assert "101 characters long; the store keeps at most 100" in found[0][1].message
+    assert "NUL character" in found[1][1].message
+    assert oversized_cells(values[:1] + values[2:3], "the plot_id", None) == []

@@ -1,4 +1,4 @@
-"""PostGIS in the store (migration 0009): the geometry column kept by its trigger, and the
+"""PostGIS in the store (migrations 0009 and 0011): the geometry column generated from the WKT, and the
 overlap checks as indexed ST_Intersects joins giving exactly the Python (STRtree) results."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def test_plots_go_in_with_copy_on_postgresql(engine, project, tmp_path, monkeypa
     assert copied == expected
 
 
-def test_the_trigger_keeps_the_geometry_equal_to_the_wkt(engine, two_projects):
+def test_the_geometry_column_stays_equal_to_the_wkt(engine, two_projects):
     if not _postgis(engine):
         pytest.skip("PostGIS only")
     with engine.begin() as c:
