@@ -1,7 +1,9 @@
 """Plot geometry: CRS checks, reprojection, repair, area in the local UTM zone and overlaps.
 
 :func:`check_plot_geometries` runs every check and returns a :class:`PlotGeometryCheck` of
-:class:`PlotIssue` records; the checks it chains live in one module each, and their names are
+:class:`PlotIssue` records. It is :func:`measure_plot_geometries` (each plot on its own, so an
+upload can be measured slice by slice) then :func:`check_plot_overlaps` (the plots as a set). The
+checks they chain live in one module each, and their names are
 re-exported here: :mod:`geodata.crs` (CRS checks, reprojection), :mod:`geodata.area` (UTM zone,
 area), :mod:`geodata.overlaps`, :mod:`geodata.location` (China extent, swapped axes, distance
 from the region centre) and :mod:`geodata.shift` (the whole-set shift, GCJ-02).
@@ -80,6 +82,8 @@ __all__ = [
     "area_ha",
     "find_overlaps",
     "check_plot_geometries",
+    "measure_plot_geometries",
+    "check_plot_overlaps",
 ]
 
 MIN_AREA_HA = 0.01
@@ -132,6 +136,31 @@ class PlotGeometryCheck:
     (:func:`~geodata.shift.detect_set_shift`); an error issue (index ``None``) when it is too
     large."""
 
+    @classmethod
+    def concat(cls, parts: Sequence[PlotGeometryCheck]) -> PlotGeometryCheck:
+        """The checks of consecutive slices of one upload (:func:`measure_plot_geometries` of each)
+        as one check of the whole: arrays joined, each part's issue indices moved by the plots
+        before it."""
+        issues: list[PlotIssue] = []
+        offset = 0
+        for part in parts:
+            issues.extend(
+                i if i.index is None else dataclasses.replace(i, index=i.index + offset) for i in part.issues
+            )
+            offset += len(part.geometry)
+
+        def join(name: str, dtype: Any) -> np.ndarray:
+            return np.concatenate([getattr(p, name) for p in parts]) if parts else np.empty(0, dtype=dtype)
+
+        return cls(
+            geometry=join("geometry", object),
+            area_ha=join("area_ha", float),
+            centroid_lon=join("centroid_lon", float),
+            centroid_lat=join("centroid_lat", float),
+            utm_epsg=join("utm_epsg", int),
+            issues=tuple(issues),
+        )
+
     @property
     def ok(self) -> np.ndarray:
         """Boolean mask of plots without an error (all False after a file-level error)."""
@@ -173,25 +202,26 @@ def _fmt_ha(x: float) -> str:
     return f"{x:.4g} ha"
 
 
-def check_plot_geometries(
+def measure_plot_geometries(
     geoms: Sequence[BaseGeometry | None] | np.ndarray,
     crs: Any,
     plot_ids: Sequence[str | None] | None = None,
     *,
     source: str = "the file",
-    existing_wgs84: np.ndarray | None = None,
-    existing_ids: Sequence[str] | None = None,
     min_area_ha: float = MIN_AREA_HA,
     max_area_ha: float = MAX_AREA_HA,
     repair_tolerance: float = REPAIR_AREA_TOLERANCE,
-    fraction_tolerance: float = OVERLAP_FRACTION_TOLERANCE,
-    area_tolerance_m2: float = OVERLAP_AREA_TOLERANCE_M2,
     region_centre: tuple[float, float] | None = None,
     max_distance_km: float | None = None,
     region_label: str = "the region centre ({lon:.4f}, {lat:.4f})",
     region_fix: str = "check the coordinates and the CRS of the file, or the region centre",
 ) -> PlotGeometryCheck:
-    """Validate, repair and measure plot polygons.
+    """Validate, repair and measure plot polygons, each on its own: every check of
+    :func:`check_plot_geometries` but the overlaps and the shift of the set
+    (:func:`check_plot_overlaps`).
+
+    A plot's result does not depend on the other plots, so an upload can be measured in slices
+    and the slices joined (:meth:`PlotGeometryCheck.concat`).
 
     Parameters
     ----------
@@ -204,16 +234,10 @@ def check_plot_geometries(
         External plot ids, used in messages.
     source : str
         File name for messages.
-    existing_wgs84, existing_ids : optional
-        Plots already stored (EPSG:4326) that the new plots must not overlap; plots whose id is
-        among ``plot_ids`` are replaced by the new upload and are not compared for overlaps, but
-        their shift as a set is judged (:func:`~geodata.shift.detect_set_shift`).
     min_area_ha, max_area_ha : float
         Accepted area range [ha].
     repair_tolerance : float
         Largest relative area change of a repair [1].
-    fraction_tolerance, area_tolerance_m2 : float
-        Overlap tolerances (see :func:`~geodata.overlaps.find_overlaps`).
     region_centre : (lon, lat), optional
         Centre of the project's region [degree, EPSG:4326]; with ``max_distance_km`` a plot whose
         centroid lies farther from it is an error.
@@ -399,6 +423,68 @@ def check_plot_geometries(
                 region_fix,
             )
 
+    issues.sort(key=lambda x: x.index)
+    area[rejected] = np.nan
+    out[rejected] = None
+    epsg[rejected] = 0
+    return PlotGeometryCheck(
+        geometry=out,
+        area_ha=area,
+        centroid_lon=lon,
+        centroid_lat=lat,
+        utm_epsg=epsg,
+        issues=tuple(issues),
+    )
+
+
+def check_plot_overlaps(
+    measured: PlotGeometryCheck,
+    plot_ids: Sequence[str | None] | None = None,
+    *,
+    crs_name: str = "the file's CRS",
+    existing_wgs84: np.ndarray | None = None,
+    existing_ids: Sequence[str] | None = None,
+    fraction_tolerance: float = OVERLAP_FRACTION_TOLERANCE,
+    area_tolerance_m2: float = OVERLAP_AREA_TOLERANCE_M2,
+) -> PlotGeometryCheck:
+    """The checks of the plots as a set, after :func:`measure_plot_geometries`: overlaps among
+    them and with the stored plots, and the shift of the re-uploaded plots as a whole.
+
+    Parameters
+    ----------
+    measured : PlotGeometryCheck
+        :func:`measure_plot_geometries` of the upload (or the :meth:`~PlotGeometryCheck.concat`
+        of its slices); its rejected plots take no part.
+    plot_ids : sequence of str, optional
+        External plot ids, used in messages and to find the stored plots they replace.
+    crs_name : str
+        The file's CRS as messages name it.
+    existing_wgs84, existing_ids : optional
+        Plots already stored (EPSG:4326) that the new plots must not overlap; plots whose id is
+        among ``plot_ids`` are replaced by the new upload and are not compared for overlaps, but
+        their shift as a set is judged (:func:`~geodata.shift.detect_set_shift`).
+    fraction_tolerance, area_tolerance_m2 : float
+        Overlap tolerances (see :func:`~geodata.overlaps.find_overlaps`).
+
+    Returns
+    -------
+    PlotGeometryCheck
+        ``measured`` with the issues found added, in input order, and the plots they reject
+        cleared (geometry ``None``, area NaN, UTM zone 0).
+    """
+    out = measured.geometry.copy()
+    n = len(out)
+    ids = list(plot_ids) if plot_ids is not None else [None] * n
+    area, epsg = measured.area_ha.copy(), measured.utm_epsg.copy()
+    lon, lat = measured.centroid_lon, measured.centroid_lat
+    issues = list(measured.issues)
+    rejected = shapely.is_missing(out)
+
+    def add(i: int, severity: str, message: str, fix: str) -> None:
+        issues.append(PlotIssue(i, ids[i], "geometry", severity, message, fix))
+        if severity == "error":
+            rejected[i] = True
+
     ok = ~rejected
     # Overlaps, in one metric CRS (the most common UTM zone of the upload; a county spans one or
     # two zones, so the distortion of an overlap ratio is negligible).
@@ -446,7 +532,7 @@ def check_plot_geometries(
                 shapely.get_x(ex_cen), shapely.get_y(ex_cen), lon[new_i[usable]], lat[new_i[usable]]
             )
             if shift.whole_set:
-                issues.append(PlotIssue(None, None, "geometry", "error", *shift_message(shift, crs.name)))
+                issues.append(PlotIssue(None, None, "geometry", "error", *shift_message(shift, crs_name)))
 
     issues.sort(key=lambda x: -1 if x.index is None else x.index)
     area[rejected] = np.nan
@@ -460,4 +546,45 @@ def check_plot_geometries(
         utm_epsg=epsg,
         issues=tuple(issues),
         shift=shift,
+    )
+
+
+def check_plot_geometries(
+    geoms: Sequence[BaseGeometry | None] | np.ndarray,
+    crs: Any,
+    plot_ids: Sequence[str | None] | None = None,
+    *,
+    source: str = "the file",
+    existing_wgs84: np.ndarray | None = None,
+    existing_ids: Sequence[str] | None = None,
+    fraction_tolerance: float = OVERLAP_FRACTION_TOLERANCE,
+    area_tolerance_m2: float = OVERLAP_AREA_TOLERANCE_M2,
+    **measure: Any,
+) -> PlotGeometryCheck:
+    """Validate, repair and measure plot polygons, and check them as a set:
+    :func:`measure_plot_geometries` then :func:`check_plot_overlaps`.
+
+    Parameters
+    ----------
+    geoms, crs, plot_ids, source
+        As :func:`measure_plot_geometries`.
+    existing_wgs84, existing_ids, fraction_tolerance, area_tolerance_m2
+        As :func:`check_plot_overlaps`.
+    **measure
+        The other settings of :func:`measure_plot_geometries` (area range, repair tolerance,
+        region centre and distance).
+
+    Returns
+    -------
+    PlotGeometryCheck
+    """
+    measured = measure_plot_geometries(geoms, crs, plot_ids, source=source, **measure)
+    return check_plot_overlaps(
+        measured,
+        plot_ids,
+        crs_name=check_crs(crs, source).name,
+        existing_wgs84=existing_wgs84,
+        existing_ids=existing_ids,
+        fraction_tolerance=fraction_tolerance,
+        area_tolerance_m2=area_tolerance_m2,
     )

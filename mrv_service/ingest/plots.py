@@ -16,6 +16,7 @@ and the text encoding of a Shapefile without a ``.cpg`` file
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from pathlib import Path
@@ -23,13 +24,14 @@ from typing import Any
 
 import numpy as np
 import shapely
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from geodata.errors import CRSError
-from geodata.plots import check_crs, check_plot_geometries
+from geodata.plots import PlotGeometryCheck, check_crs, check_plot_overlaps, measure_plot_geometries
 from models.errors import MRVError
 from mrv_service.ingest.cells import oversized_cells, parse_id_column, stored_length, text_column
+from mrv_service.ingest.copy_stream import CopyStream
 from mrv_service.ingest.fields import PLOT_FIELDS
 from mrv_service.ingest.headers import map_headers
 from mrv_service.ingest.plot_files import (
@@ -40,7 +42,7 @@ from mrv_service.ingest.plot_files import (
 )
 from mrv_service.ingest.region import project_region
 from mrv_service.ingest.report import UploadReport
-from mrv_service.ingest.upload import begin_upload
+from mrv_service.ingest.upload import UploadRun, begin_upload
 from mrv_service.store.models import Farmer, Plot, PlotFlag
 
 __all__ = [
@@ -83,6 +85,111 @@ def hash_national_id(national_id: str, salt: str) -> str:
         raise IngestSettingsError("an empty id_salt would store unsalted hashes; set MRV_ID_SALT")
     norm = re.sub(r"\s+", "", str(national_id)).upper()
     return hashlib.sha256(f"{salt}:{norm}".encode()).hexdigest()
+
+
+SLICE_PLOTS = 10_000
+"""Plots checked and sent to the store at a time: the server inserts one slice while the next is
+checked (:class:`~mrv_service.ingest.copy_stream.CopyStream`)."""
+_VALUES = (
+    "farmer_id",
+    "geometry_wkt",
+    "area_ha",
+    "centroid_lon",
+    "centroid_lat",
+    "utm_epsg",
+    "county",
+    "cropping_system",
+)
+"""The columns of a plot that an upload sets or changes."""
+_PLOT_COLUMNS = ("project_id", "external_id", "upload_id", "created_at", "updated_at", *_VALUES)
+"""The columns of a new plot row, in the order the ingest builds them."""
+
+
+def _write_farmers(
+    run: UploadRun,
+    farmer_first: dict[str, int],
+    stored_farmers: dict[int, Any],
+    names: list[str | None],
+    villages: list[str | None],
+    national_ids: list[str | None],
+    id_salt: str,
+) -> dict[str, int]:
+    """Insert the new farmers and update the changed ones (each farmer as its first plot gives
+    it); returns the primary key of every farmer of the project by external id."""
+    project, now = run.project, run.now
+    stored_by_ext = {r.external_id: r for r in stored_farmers.values()}
+    new, changed = [], []
+    for fid, i in farmer_first.items():
+        h = hash_national_id(national_ids[i], id_salt) if national_ids[i] else None
+        values = {"name": names[i], "village": villages[i], "national_id_hash": h}
+        old = stored_by_ext.get(fid)
+        if old is None:
+            new.append({"project_id": project.id, "external_id": fid, "created_at": now, **values})
+        else:
+            # only fill in or change what the file gives; blanks keep the stored value
+            diff = {k: v for k, v in values.items() if v is not None and getattr(old, k) != v}
+            if diff:
+                changed.append({"id": old.id, **diff})
+    run.write_rows(Farmer, new, changed)
+    if not new:
+        return {r.external_id: pk for pk, r in stored_farmers.items()}
+    # one query for all ids (no IN list: 100,000 ids exceed SQLite's parameter limit)
+    return dict(
+        run.session.execute(
+            select(Farmer.external_id, Farmer.id).where(Farmer.project_id == project.id)
+        ).all()
+    )
+
+
+def _plot_rows(
+    part: PlotGeometryCheck,
+    plot_ids: list[str | None],
+    farmer_pks: list[int],
+    counties: list[str | None],
+    cropping: list[str | None],
+    stored_by_id: dict[str, Any],
+    keys: tuple[int, int, dt.datetime],
+) -> tuple[list[tuple[Any, ...]], dict[int, dict[str, Any]], int]:
+    """The store rows of a slice of checked plots.
+
+    Returns the new plots as rows of :data:`_PLOT_COLUMNS`, the stored plots the file changes
+    (``UPDATE`` values by their position in the slice) and how many stored plots it leaves as
+    they are. ``keys`` are the project id, the upload id and the time of the upload [UTC].
+    """
+    project_id, upload_id, now = keys
+    wkt = shapely.to_wkt(part.geometry, rounding_precision=WKT_DIGITS, trim=True).tolist()
+    values = zip(
+        farmer_pks,
+        wkt,
+        part.area_ha.tolist(),
+        part.centroid_lon.tolist(),
+        part.centroid_lat.tolist(),
+        part.utm_epsg.tolist(),
+        counties,
+        cropping,
+        strict=True,
+    )
+    if not stored_by_id:  # a first upload: every plot is new
+        return (
+            [(project_id, pid, upload_id, now, now, *v) for pid, v in zip(plot_ids, values, strict=True)],
+            {},
+            0,
+        )
+    new, changed, unchanged = [], {}, 0
+    for k, (pid, v) in enumerate(zip(plot_ids, values, strict=True)):
+        old = stored_by_id.get(pid)
+        if old is None:
+            new.append((project_id, pid, upload_id, now, now, *v))
+        elif (old.farmer_id, old.geometry_wkt, old.county, old.cropping_system) != (v[0], v[1], v[6], v[7]):
+            changed[k] = {
+                "id": old.id,
+                "upload_id": upload_id,
+                "updated_at": now,
+                **dict(zip(_VALUES, v, strict=True)),
+            }
+        else:
+            unchanged += 1
+    return new, changed, unchanged
 
 
 def ingest_plots(
@@ -261,23 +368,64 @@ def ingest_plots(
                 "check the number",
             )
 
-    # -- geometry ---------------------------------------------------------------------------
+    # -- geometry, and the writes ----------------------------------------------------------
+    # When the attributes passed, the new plots go to the store slice by slice while the next
+    # slice is checked (CopyStream: the server's per-row work runs beside the checks); any error
+    # found later aborts the stream and the rejected upload rolls every row back.
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     existing = shapely.from_wkt([r.geometry_wkt for r in stored]) if stored else None
     centre, max_km = project_region(project)
-    check = check_plot_geometries(
-        geoms,
-        crs,
-        plot_ids,
-        source=path.name,
-        existing_wgs84=existing,
-        existing_ids=[r.external_id for r in stored],
-        region_centre=centre,
-        max_distance_km=max_km,
-        region_label="the project's county centre ({lon:.4f}, {lat:.4f}) given in project.json",
-        region_fix="check the coordinates and the CRS of the file, or the project's region "
-        "(region.lon/lat in project.json; the distance allowed is the setting plots.max_distance_km)",
-    )
+    salt_missing = not id_salt and any(n is not None for n in national_ids)
+    stream: CopyStream | None = None
+    if not report.has_errors and not salt_missing:
+        upload, now = run.record()
+        farmer_pk = _write_farmers(
+            run, farmer_first, stored_farmers, farmer_names, villages, national_ids, id_salt
+        )
+        stream = CopyStream(session, Plot, _PLOT_COLUMNS)
+    parts, changed_rows, touched = [], [], []
+    try:
+        for lo in range(0, len(gdf), SLICE_PLOTS):
+            hi = min(len(gdf), lo + SLICE_PLOTS)
+            part = measure_plot_geometries(
+                geoms[lo:hi],
+                crs,
+                plot_ids[lo:hi],
+                source=path.name,
+                region_centre=centre,
+                max_distance_km=max_km,
+                region_label="the project's county centre ({lon:.4f}, {lat:.4f}) given in project.json",
+                region_fix="check the coordinates and the CRS of the file, or the project's region "
+                "(region.lon/lat in project.json; the distance allowed is the setting plots.max_distance_km)",
+            )
+            parts.append(part)
+            if stream is not None and part.errors:
+                stream.abort()  # the upload will be rejected: spare the server the rest
+            elif stream is not None:
+                new_rows, changed, unchanged = _plot_rows(
+                    part,
+                    plot_ids[lo:hi],
+                    [farmer_pk[f] for f in farmer_ids[lo:hi]],
+                    counties[lo:hi],
+                    cropping[lo:hi],
+                    stored_by_id,
+                    (project.id, upload.id, now),
+                )
+                stream.put(new_rows)
+                changed_rows += changed.values()
+                touched += [r[1] for r in new_rows] + [plot_ids[lo + k] for k in changed]
+                report.unchanged += unchanged
+        check = check_plot_overlaps(
+            PlotGeometryCheck.concat(parts),
+            plot_ids,
+            crs_name=crs.name,
+            existing_wgs84=existing,
+            existing_ids=[r.external_id for r in stored],
+        )
+    except BaseException:
+        if stream is not None:
+            stream.abort()
+        raise
     for issue in check.issues:
         if issue.index is None:  # the file as a whole (e.g. the plot set moved)
             report.error(None, "geometry", issue.message, issue.fix)
@@ -285,74 +433,15 @@ def ingest_plots(
             (err if issue.severity == "error" else warn)(issue.index, "geometry", issue.message, issue.fix)
     report.issues.sort(key=lambda x: (x.row is not None, x.row or 0))
 
+    if report.has_errors and stream is not None:
+        stream.abort()
     run.reject_if_errors()
-
-    # -- writes -----------------------------------------------------------------------------
-    if national_ids and any(n is not None for n in national_ids) and not id_salt:
+    if stream is None:  # no error: only the missing salt kept the writes back
         raise IngestSettingsError("the plot file holds national ids but id_salt is empty; set MRV_ID_SALT")
-    upload, now = run.record()
-
-    farmer_pk = {r.external_id: pk for pk, r in stored_farmers.items()}
-    stored_farmer_by_ext = {r.external_id: r for r in stored_farmers.values()}
-    new_farmers, changed_farmers = [], []
-    for fid, i in farmer_first.items():
-        h = hash_national_id(national_ids[i], id_salt) if national_ids[i] else None
-        values = {"name": farmer_names[i], "village": villages[i], "national_id_hash": h}
-        old = stored_farmer_by_ext.get(fid)
-        if old is None:
-            new_farmers.append({"project_id": project.id, "external_id": fid, "created_at": now, **values})
-        else:
-            # only fill in or change what the file gives; blanks keep the stored value
-            diff = {k: v for k, v in values.items() if v is not None and getattr(old, k) != v}
-            if diff:
-                changed_farmers.append({"id": old.id, **diff})
-    run.write_rows(Farmer, new_farmers, changed_farmers)
-    if new_farmers:
-        # one query for all ids (no IN list: 100,000 ids exceed SQLite's parameter limit)
-        farmer_pk = dict(
-            session.execute(
-                select(Farmer.external_id, Farmer.id).where(Farmer.project_id == project.id)
-            ).all()
-        )
-
-    wkt = shapely.to_wkt(check.geometry, rounding_precision=WKT_DIGITS, trim=True)
-    new_rows, changed_rows, touched = [], [], []
-    for i in range(len(gdf)):
-        pid = plot_ids[i]
-        values = {
-            "farmer_id": farmer_pk[farmer_ids[i]],
-            "geometry_wkt": str(wkt[i]),
-            "area_ha": float(check.area_ha[i]),
-            "centroid_lon": float(check.centroid_lon[i]),
-            "centroid_lat": float(check.centroid_lat[i]),
-            "utm_epsg": int(check.utm_epsg[i]),
-            "county": counties[i],
-            "cropping_system": cropping[i],
-        }
-        old = stored_by_id.get(pid)
-        if old is None:
-            new_rows.append(
-                {
-                    "project_id": project.id,
-                    "external_id": pid,
-                    "upload_id": upload.id,
-                    "created_at": now,
-                    "updated_at": now,
-                    **values,
-                }
-            )
-            touched.append(pid)
-        elif (old.farmer_id, old.geometry_wkt, old.county, old.cropping_system) != (
-            values["farmer_id"],
-            values["geometry_wkt"],
-            values["county"],
-            values["cropping_system"],
-        ):
-            changed_rows.append({"id": old.id, "upload_id": upload.id, "updated_at": now, **values})
-            touched.append(pid)
-        else:
-            report.unchanged += 1
-    report.inserted, report.updated = run.write_rows(Plot, new_rows, changed_rows)
+    report.inserted = stream.close()
+    if changed_rows:
+        session.execute(update(Plot), changed_rows)
+    report.updated = len(changed_rows)
 
     # ingest warnings become open flags on the plots written now (replacing older ingest flags);
     # the flag kind names the canonical field, not the header as written (any length)

@@ -214,3 +214,55 @@ def test_changed_geometry_updates_the_plot(with_plots, engine, tmp_path):
         report = ingest_plots(s, with_plots, path, id_salt=SALT)
     assert (report.inserted, report.updated, report.unchanged) == (0, 1, 3)
     assert _plots(engine)["P3"].area_ha == pytest.approx(1.0, abs=1e-6)
+
+
+# -- slice by slice: the new plots go to the store while the next slice is checked -------------
+
+
+@pytest.fixture
+def one_plot_slices(monkeypatch):
+    """Check and send the plots one at a time, so that four plots make four slices."""
+    from mrv_service.ingest import plots
+
+    monkeypatch.setattr(plots, "SLICE_PLOTS", 1)
+
+
+def test_slices_write_new_and_changed_plots_as_one_upload(with_plots, engine, tmp_path, one_plot_slices):
+    geoms, attrs = utm_plots()
+    geoms[2] = shapely.box(X0, Y0 + 100, X0 + 100, Y0 + 200)  # P3 grows from 0.8 to 1.0 ha
+    geoms.append(shapely.box(X0 + 600, Y0, X0 + 700, Y0 + 30))  # P5, new: 100 m x 30 m = 0.3 ha
+    attrs = {k: [*v, v[-1]] for k, v in attrs.items()} | {"plot_id": ["P1", "P2", "P3", "P4", "P5"]}
+    path = write_plots(tmp_path / "v2.geojson", 4326, driver="GeoJSON", geoms=geoms, attrs=attrs)
+    with session_scope(engine) as s:
+        report = ingest_plots(s, with_plots, path, id_salt=SALT)
+    assert (report.inserted, report.updated, report.unchanged) == (1, 1, 3)
+    plots = _plots(engine)
+    assert plots["P3"].area_ha == pytest.approx(1.0, abs=1e-6)
+    assert plots["P5"].area_ha == pytest.approx(0.3, abs=1e-6)
+    assert plots["P5"].upload_id == plots["P3"].upload_id == report.upload_id
+    assert plots["P1"].upload_id != report.upload_id  # unchanged: still the first upload's
+
+
+def test_an_error_in_the_last_slice_writes_nothing(engine, project, tmp_path, one_plot_slices):
+    # three plots pass and are sent before the fourth, a bow-tie, is checked
+    geoms, attrs = utm_plots()
+    geoms[3] = shapely.Polygon([(X0 + 300, Y0), (X0 + 400, Y0 + 100), (X0 + 400, Y0), (X0 + 300, Y0 + 100)])
+    path = write_plots(tmp_path / "late.geojson", 4326, driver="GeoJSON", geoms=geoms)
+    report = _assert_rejected(engine, project, path, "feature 4 (plot_id P4)", "is invalid")
+    assert len(report.errors) == 1
+
+
+def test_an_overlap_found_after_every_slice_was_sent_writes_nothing(
+    engine, project, tmp_path, one_plot_slices
+):
+    # each plot passes on its own (all four are sent); the overlap of P1 and P2 (50 m x 50 m =
+    # 2,500 m2, half of P1) is found only when the set is checked
+    geoms, attrs = utm_plots()
+    geoms[1] = shapely.box(X0 + 50, Y0, X0 + 150, Y0 + 50)
+    path = write_plots(tmp_path / "overlap.geojson", 4326, driver="GeoJSON", geoms=geoms)
+    _assert_rejected(engine, project, path, "overlaps plot P2 by 2500 m2 (50.0% of the smaller plot)")
+    with session_scope(engine) as s:  # the store takes the corrected file afterwards
+        report = ingest_plots(
+            s, project, write_plots(tmp_path / "ok.geojson", 4326, driver="GeoJSON"), id_salt=SALT
+        )
+    assert report.inserted == 4
