@@ -6,7 +6,7 @@
 Creates a fresh database, ingests N synthetic plots with ``mrv ingest plots``'s own function
 (every check of the ingest, rows written with COPY, ``plots.geom`` generated from the WKT), then
 times: the overlap check of the N plots among themselves (``ST_Intersects`` self-join on the
-GiST index) and the claims check of a second project of 1,000 plots copying some of them.
+SP-GiST index) and the claims check of a second project of 1,000 plots copying some of them.
 Prints plots/s and seconds; the last line is ``postgis: N plots ingested at X plots/s; overlap
 check Y s``.
 """
@@ -72,7 +72,7 @@ def main() -> None:
             pairs = overlapping_pairs(s, pid, other_projects=False)
             overlap_s = time.perf_counter() - t
             print(
-                f"overlap check of {args.n} plots among themselves (ST_Intersects on the GiST index): {overlap_s:.2f} s, {len(pairs)} pairs"
+                f"overlap check of {args.n} plots among themselves (ST_Intersects on the SP-GiST index): {overlap_s:.2f} s, {len(pairs)} pairs"
             )
             t = time.perf_counter()
             claims = overlapping_claims(s, get_project(s, "bench-other"))

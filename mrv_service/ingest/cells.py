@@ -157,7 +157,7 @@ def parse_id(value: Any) -> str | None:
 
 def _all_text(values: Sequence[Any]) -> bool:
     """Every cell is text or empty (``None``)."""
-    return all(type(v) is str or v is None for v in values)
+    return set(map(type, values)) <= {str, type(None)}
 
 
 def parse_id_column(values: Sequence[Any]) -> list[str | None]:

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from mrv_service.ingest.upload import ANALYZE_AFTER_ROWS
+from mrv_service.ingest.upload import refresh_statistics
 
 __all__ = ["CopyStream"]
 
@@ -147,9 +147,7 @@ class CopyStream:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        if self.rows_sent >= ANALYZE_AFTER_ROWS:
-            # fresh planner statistics, as after copy_rows (mrv_service.ingest.upload)
-            self.session.execute(text(f'ANALYZE "{self.model.__table__.name}"'))
+        refresh_statistics(self.session, self.model.__table__, self.rows_sent)
         return self.rows_sent
 
     def __enter__(self) -> CopyStream:

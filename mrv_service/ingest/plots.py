@@ -116,7 +116,7 @@ def _write_farmers(
 ) -> dict[str, int]:
     """Insert the new farmers and update the changed ones (each farmer as its first plot gives
     it); returns the primary key of every farmer of the project by external id."""
-    project, now = run.project, run.now
+    project_id, now = run.project.id, run.now
     stored_by_ext = {r.external_id: r for r in stored_farmers.values()}
     new, changed = [], []
     for fid, i in farmer_first.items():
@@ -124,7 +124,7 @@ def _write_farmers(
         values = {"name": names[i], "village": villages[i], "national_id_hash": h}
         old = stored_by_ext.get(fid)
         if old is None:
-            new.append({"project_id": project.id, "external_id": fid, "created_at": now, **values})
+            new.append({"project_id": project_id, "external_id": fid, "created_at": now, **values})
         else:
             # only fill in or change what the file gives; blanks keep the stored value
             diff = {k: v for k, v in values.items() if v is not None and getattr(old, k) != v}
@@ -136,7 +136,7 @@ def _write_farmers(
     # one query for all ids (no IN list: 100,000 ids exceed SQLite's parameter limit)
     return dict(
         run.session.execute(
-            select(Farmer.external_id, Farmer.id).where(Farmer.project_id == project.id)
+            select(Farmer.external_id, Farmer.id).where(Farmer.project_id == project_id)
         ).all()
     )
 
@@ -299,7 +299,8 @@ def ingest_plots(
             err(i, columns[name].header, exc.message, exc.fix)
             if name in ("plot_id", "farmer_id"):
                 too_long.add(i)
-    counties = [c or project.county for c in county_given]
+    default_county = project.county
+    counties = [c or default_county for c in county_given]
 
     stored = session.execute(
         select(

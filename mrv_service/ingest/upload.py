@@ -337,8 +337,20 @@ def copy_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None
     with dbapi.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:  # noqa: S608
         for row in rows:
             copy.write_row([Jsonb(row[c]) if c in json_cols and row[c] is not None else row[c] for c in cols])
-    if len(rows) >= ANALYZE_AFTER_ROWS:
-        # fresh statistics: without them the planner guesses a few hundred rows per project and
-        # joins plots on both indexes at once, quadratic in the plots (a 100,000-plot overlap
-        # check took 159 s instead of 2 s)
-        session.execute(text(f'ANALYZE "{table.name}"'))
+    refresh_statistics(session, table, len(rows))
+
+
+def refresh_statistics(session: Session, table: Any, rows: int) -> None:
+    """``ANALYZE`` the foreign-key columns of ``table`` after ``rows`` were bulk-written, when they
+    are :data:`ANALYZE_AFTER_ROWS` or more.
+
+    Fresh statistics of the keys the store selects by (project, farmer, upload): without them the
+    planner guesses a few hundred rows per project and joins plots on both indexes at once,
+    quadratic in the plots (a 100,000-plot overlap check took 159 s instead of 2 s). Only those
+    columns: the whole table's statistics took 0.34-0.40 s at 100,000 plots, these 0.07 s;
+    autovacuum refreshes the rest.
+    """
+    if rows < ANALYZE_AFTER_ROWS:
+        return
+    keys = ", ".join(f'"{c.name}"' for c in table.columns if c.foreign_keys)
+    session.execute(text(f'ANALYZE "{table.name}" ({keys})' if keys else f'ANALYZE "{table.name}"'))

@@ -1,6 +1,6 @@
-"""Spatial queries in PostGIS, when the store has it (``plots.geom``, migration 0009).
+"""Spatial queries in PostGIS, when the store has it (``plots.geom``, migrations 0009 and 0011).
 
-On PostgreSQL with PostGIS the overlap check joins the plots with ``ST_Intersects`` on the GiST
+On PostgreSQL with PostGIS the overlap check joins the plots with ``ST_Intersects`` on the SP-GiST
 index of ``plots.geom`` and measures each intersection in the same metric projection the Python
 path uses (:func:`geodata.overlaps.find_overlaps`: one UTM zone for all the plots, the same
 tolerances), so both give the same pairs. On SQLite, or PostgreSQL without PostGIS,

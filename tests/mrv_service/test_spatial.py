@@ -109,7 +109,7 @@ def test_the_geometry_column_stays_equal_to_the_wkt(engine, two_projects):
                 )
             ).scalars()
         )
-    assert "ix_plots_geom" in plan  # the join uses the GiST index
+    assert "ix_plots_geom" in plan  # the join uses the spatial (SP-GiST) index
 
 
 def test_claims_in_postgis_equal_the_python_ones(engine, two_projects):
