@@ -202,6 +202,32 @@ def _fmt_ha(x: float) -> str:
     return f"{x:.4g} ha"
 
 
+def _checked(
+    out: np.ndarray,
+    area: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    epsg: np.ndarray,
+    issues: list[PlotIssue],
+    rejected: np.ndarray,
+    shift: SetShift | None = None,
+) -> PlotGeometryCheck:
+    """The result of a check: issues in input order (the file's own first), rejected plots cleared."""
+    issues.sort(key=lambda x: -1 if x.index is None else x.index)
+    area[rejected] = np.nan
+    out[rejected] = None
+    epsg[rejected] = 0
+    return PlotGeometryCheck(
+        geometry=out,
+        area_ha=area,
+        centroid_lon=lon,
+        centroid_lat=lat,
+        utm_epsg=epsg,
+        issues=tuple(issues),
+        shift=shift,
+    )
+
+
 def measure_plot_geometries(
     geoms: Sequence[BaseGeometry | None] | np.ndarray,
     crs: Any,
@@ -423,18 +449,7 @@ def measure_plot_geometries(
                 region_fix,
             )
 
-    issues.sort(key=lambda x: x.index)
-    area[rejected] = np.nan
-    out[rejected] = None
-    epsg[rejected] = 0
-    return PlotGeometryCheck(
-        geometry=out,
-        area_ha=area,
-        centroid_lon=lon,
-        centroid_lat=lat,
-        utm_epsg=epsg,
-        issues=tuple(issues),
-    )
+    return _checked(out, area, lon, lat, epsg, issues, rejected)
 
 
 def check_plot_overlaps(
@@ -534,19 +549,7 @@ def check_plot_overlaps(
             if shift.whole_set:
                 issues.append(PlotIssue(None, None, "geometry", "error", *shift_message(shift, crs_name)))
 
-    issues.sort(key=lambda x: -1 if x.index is None else x.index)
-    area[rejected] = np.nan
-    out[rejected] = None
-    epsg[rejected] = 0
-    return PlotGeometryCheck(
-        geometry=out,
-        area_ha=area,
-        centroid_lon=lon,
-        centroid_lat=lat,
-        utm_epsg=epsg,
-        issues=tuple(issues),
-        shift=shift,
-    )
+    return _checked(out, area, lon, lat, epsg, issues, rejected, shift)
 
 
 def check_plot_geometries(
