@@ -383,6 +383,9 @@ def ingest_plots(
         farmer_pk = _write_farmers(
             run, farmer_first, stored_farmers, farmer_names, villages, national_ids, id_salt
         )
+        # read before the stream starts: from here until it ends, its thread owns the connection,
+        # and nothing below may query (an expired attribute would)
+        keys = (project.id, upload.id, now)
         stream = CopyStream(session, Plot, _PLOT_COLUMNS)
     parts, changed_rows, touched = [], [], []
     try:
@@ -410,7 +413,7 @@ def ingest_plots(
                     counties[lo:hi],
                     cropping[lo:hi],
                     stored_by_id,
-                    (project.id, upload.id, now),
+                    keys,
                 )
                 stream.put(new_rows)
                 changed_rows += changed.values()
