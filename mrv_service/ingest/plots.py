@@ -1,11 +1,13 @@
 """Ingest a plot file (GeoJSON, GeoPackage, zipped Shapefile) into the store.
 
 Reading the file is :mod:`~mrv_service.ingest.plot_files`; the geometry checks are
-:func:`geodata.plots.check_plot_geometries`; validating and writing happen here.
-One upload is one transaction: every feature is validated first, and any error rejects the whole
-file (nothing written, the upload recorded as rejected with its report). Writes are bulk
-``INSERT``/``UPDATE`` statements keyed on (project, plot_id), so the same plots uploaded again
-change nothing.
+:func:`geodata.plots.measure_plot_geometries` (slice by slice) and
+:func:`geodata.plots.check_plot_overlaps`; validating and writing happen here.
+One upload is one transaction, and any error rejects the whole file (nothing written, the upload
+recorded as rejected with its report). Once the attributes passed, the new plots are sent to the
+store a slice at a time while the next slice is checked
+(:class:`~mrv_service.ingest.copy_stream.CopyStream`); an error found later rolls them back with
+the rest. Writes are keyed on (project, plot_id), so the same plots uploaded again change nothing.
 
 Besides the geometry, the ingest checks what only it knows: the project's region (plots farther
 than the setting ``plots.max_distance_km`` from ``region.lon``/``region.lat`` are errors), the
